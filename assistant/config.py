@@ -1,0 +1,58 @@
+"""All configuration in one place: environment variables prefixed MLCAREER_, offline defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The project root holds corpus/ and the shipped index/ (the package is installed editable).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant; each field can be set as MLCAREER_<FIELD> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MLCAREER_", env_file=None, extra="ignore")
+
+    # Knowledge and index
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+    embedding_model: str = Field(
+        default="multilingual-e5-small",
+        description="One of the ids in assistant.embeddings.EMBEDDING_MODELS.",
+    )
+    threads: int = Field(default=2, ge=1, description="CPU threads for embedding and generation.")
+    chunk_size: int = Field(default=1000, ge=200, description="Max characters per chunk.")
+    chunk_overlap: int = Field(default=150, ge=0)
+
+    # Retrieval
+    top_k: int = Field(default=4, ge=1, le=20, description="Passages given to the answer.")
+    candidates: int = Field(default=20, ge=1, description="Hits per retriever before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 ranks in fusion.")
+    scope_threshold: float = Field(
+        default=0.84,
+        description="Minimum dense similarity of the best passage for a question to be in scope "
+        "(calibrated per model in eval/DECISIONS.md).",
+    )
+
+    # Questions and answers
+    max_question_chars: int = Field(default=2000, ge=10)
+    max_history_turns: int = Field(default=6, ge=0)
+    llm: Literal["extractive"] = "extractive"
+    answer_sentences: int = Field(default=4, ge=1, le=10)
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = Field(default=8, ge=1)
+    api_key: SecretStr | None = None
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags, tests) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)

@@ -1,0 +1,266 @@
+"""The on-disk index: FAISS vectors, chunks.jsonl and manifest.json; built atomically, loaded safely.
+
+No pickle: FAISS's own binary format, JSON lines and JSON. Loading checks the manifest
+against the configured embedding model and the files' checksums before trusting anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from .chunking import Chunk
+from .embeddings import EmbeddingSpec, PackagedEmbeddings, package_version
+from .errors import (
+    REBUILD_HINT,
+    IndexBuildError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+FAISS_FILE = "faiss.index"
+CHUNKS_FILE = "chunks.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+class SourceEntry(BaseModel):
+    """What the manifest remembers of one source, for incremental rebuilds."""
+
+    content_hash: str
+    title: str
+    lang: str
+    chunk_ids: list[str]
+
+
+class IndexManifest(BaseModel):
+    """manifest.json: what built the index, from what, and checksums of its files."""
+
+    format_version: int
+    embedding_model: str
+    embedding_package: str
+    embedding_package_version: str
+    dimension: int
+    normalized: bool
+    query_prefix: str
+    passage_prefix: str
+    chunk_count: int
+    corpus_hash: str
+    built_at: str
+    chunk_size: int
+    chunk_overlap: int
+    sources: dict[str, SourceEntry]
+    files_sha256: dict[str, str]
+
+    def check_model(self, spec: EmbeddingSpec, index_dir: Path) -> None:
+        """Refuse an index whose vectors another model (or prefix convention) produced."""
+        theirs = (self.embedding_model, self.dimension, self.query_prefix, self.passage_prefix)
+        ours = (spec.id, spec.dimension, spec.query_prefix, spec.passage_prefix)
+        if theirs != ours:
+            raise IndexMismatchError(
+                f"the index in {index_dir} was built with embedding model {self.embedding_model!r} "
+                f"({self.dimension} dims), but the settings ask for {spec.id!r} ({spec.dimension} dims): "
+                f"run `mlcareer index build --full` to rebuild it with {spec.id!r}, or set "
+                f"MLCAREER_EMBEDDING_MODEL={self.embedding_model} to use it as it is"
+            )
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory: vectors for search and chunks in the same order."""
+
+    manifest: IndexManifest
+    faiss_index: faiss.Index
+    chunks: list[Chunk]
+    directory: Path
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(index_dir: Path) -> IndexManifest:
+    path = index_dir / MANIFEST_FILE
+    if not path.exists():
+        raise IndexNotFoundError(
+            f"no index in {index_dir} (missing {MANIFEST_FILE}): run `mlcareer index build` to create it"
+        )
+    try:
+        manifest = IndexManifest.model_validate_json(path.read_bytes())
+    except (ValidationError, ValueError, OSError) as exc:
+        raise IndexCorruptError(f"{path} is unreadable or malformed ({exc.__class__.__name__}): {REBUILD_HINT}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index in {index_dir} has format version {manifest.format_version}, this version "
+            f"reads {FORMAT_VERSION}: {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
+    """Load and verify an index; every failure is a typed error that names the fix."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    manifest.check_model(spec, index_dir)
+    for name, expected in manifest.files_sha256.items():
+        path = index_dir / name
+        if not path.exists() or _sha256_file(path) != expected:
+            raise IndexCorruptError(f"{path} is missing or damaged (checksum mismatch): {REBUILD_HINT}")
+    try:
+        faiss_index = faiss.read_index(str(index_dir / FAISS_FILE))
+        chunks = [
+            Chunk(record["id"], record["text"], record["metadata"])
+            for record in map(json.loads, (index_dir / CHUNKS_FILE).read_text("utf-8").splitlines())
+        ]
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorruptError(f"the index in {index_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
+    if faiss_index.ntotal != len(chunks) or len(chunks) != manifest.chunk_count:
+        raise IndexCorruptError(
+            f"the index in {index_dir} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks, "
+            f"manifest says {manifest.chunk_count}): {REBUILD_HINT}"
+        )
+    if faiss_index.d != manifest.dimension:
+        raise IndexCorruptError(f"the vectors in {index_dir} have {faiss_index.d} dims, not {manifest.dimension}: {REBUILD_HINT}")
+    return LoadedIndex(manifest, faiss_index, chunks, index_dir)
+
+
+def make_manifest(
+    chunks: list[Chunk],
+    spec: EmbeddingSpec,
+    corpus_hash: str,
+    sources: dict[str, SourceEntry],
+    chunk_size: int,
+    chunk_overlap: int,
+) -> IndexManifest:
+    return IndexManifest(
+        format_version=FORMAT_VERSION,
+        embedding_model=spec.id,
+        embedding_package=spec.package,
+        embedding_package_version=package_version(spec.package),
+        dimension=spec.dimension,
+        normalized=spec.normalized,
+        query_prefix=spec.query_prefix,
+        passage_prefix=spec.passage_prefix,
+        chunk_count=len(chunks),
+        corpus_hash=corpus_hash,
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        sources=sources,
+        files_sha256={},
+    )
+
+
+def write_index(index_dir: Path, manifest: IndexManifest, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
+    index_dir = Path(index_dir).resolve()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{index_dir.name}.build-", dir=index_dir.parent))
+    try:
+        faiss_index = faiss.IndexFlatIP(manifest.dimension)
+        if len(vectors):
+            faiss_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(faiss_index, str(staging / FAISS_FILE))
+        with (staging / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
+            for chunk in chunks:
+                handle.write(json.dumps(chunk.to_record(), ensure_ascii=False, sort_keys=True) + "\n")
+        manifest = manifest.model_copy(
+            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, CHUNKS_FILE)}}
+        )
+        # The manifest goes last: a folder without one is never taken for an index.
+        (staging / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", "utf-8")
+        for path in staging.iterdir():
+            _fsync(path)
+        _swap_in(staging, index_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise IndexBuildError(f"could not write the index to {index_dir}: {exc}") from exc
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _swap_in(staging: Path, index_dir: Path) -> None:
+    # POSIX cannot rename a folder over a non-empty one, so the old index steps aside first;
+    # `recover_interrupted_swap` finishes the job if we die between the two renames.
+    previous = index_dir.with_name(index_dir.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    if index_dir.exists():
+        os.replace(index_dir, previous)
+    os.replace(staging, index_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def recover_interrupted_swap(index_dir: Path) -> None:
+    """If a build died mid-swap, put the previous index back; drop stale staging folders."""
+    index_dir = Path(index_dir).resolve()
+    previous = index_dir.with_name(index_dir.name + ".previous")
+    if not (index_dir / MANIFEST_FILE).exists() and (previous / MANIFEST_FILE).exists():
+        log.warning("restoring %s from an interrupted rebuild", index_dir)
+        if index_dir.exists():
+            shutil.rmtree(index_dir)
+        os.replace(previous, index_dir)
+    for stale in index_dir.parent.glob(f"{index_dir.name}.build-*"):
+        if time.time() - stale.stat().st_mtime > 60:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """An exclusive lock next to the index, released by the OS even if the build is killed."""
+    index_dir = Path(index_dir).resolve()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.with_name(index_dir.name + ".lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexLockedError(
+                f"another build is writing {index_dir} (lock {lock_path}); wait for it to finish"
+            ) from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def embed_chunks(embeddings: PackagedEmbeddings, chunks: list[Chunk], progress: bool = True, batch_size: int = 16) -> np.ndarray:
+    """Embed chunk texts in batches behind a progress bar (index builds take a while)."""
+    from tqdm import tqdm
+
+    out = np.zeros((len(chunks), embeddings.spec.dimension), dtype=np.float32)
+    with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
+        for start in range(0, len(chunks), batch_size):
+            batch = chunks[start : start + batch_size]
+            out[start : start + len(batch)] = embeddings.embed_passages([c.embedding_text for c in batch])
+            bar.update(len(batch))
+    return out
