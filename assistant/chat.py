@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .chunking import Chunk
 from .config import Settings, get_settings
 from .conversation import condense_question, validate_history, validate_question
 from .embeddings import load_embeddings
@@ -53,6 +54,7 @@ class Assistant:
         set_faiss_threads(self.settings.threads)
         self.embeddings = load_embeddings(self.settings.embedding_model, self.settings.threads)
         self._lock = threading.Lock()
+        self._warm_up: threading.Thread | None = None
         self._searcher = self._load_searcher()
         self.backend: AnswerBackend = make_backend(self.settings.llm, self.settings, self.embeddings)
 
@@ -61,11 +63,30 @@ class Assistant:
         index = load_index(self.settings.index_dir, self.embeddings.spec)
         log.info("index loaded: %d chunks from %s", len(index.chunks), index.directory)
         s = self.settings
-        return HybridSearcher(index, self.embeddings, s.candidates, s.rrf_k, s.bm25_weight)
+        return HybridSearcher(index, self.embeddings, s.candidates, s.rrf_k, s.bm25_weight, s.language_bonus)
 
     @property
     def manifest(self) -> IndexManifest:
         return self._searcher.index.manifest
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._searcher.index.chunks
+
+    def warm_up_in_background(self) -> threading.Thread | None:
+        """Let the extractive backend pre-embed every passage's sentences while the server already serves."""
+        warm = getattr(self.backend, "warm_up", None)
+        if warm is None:
+            return None
+        passages = [to_source(ScoredChunk(c, 0.0, 0.0, None, None), 0) for c in self.chunks]
+        thread = threading.Thread(target=warm, args=(passages,), name="warm-up", daemon=True)
+        thread.start()
+        self._warm_up = thread
+        return thread
+
+    @property
+    def warming_up(self) -> bool:
+        return self._warm_up is not None and self._warm_up.is_alive()
 
     def retriever(self, k: int | None = None) -> HybridRetriever:
         """The hybrid search as a LangChain retriever."""
@@ -73,7 +94,8 @@ class Assistant:
 
     def search(self, query: str, k: int = 5) -> list[Source]:
         query = validate_question(query, self.settings.max_question_chars)
-        return [to_source(hit, n) for n, hit in enumerate(self._searcher.search(query, k), start=1)]
+        hits = self._searcher.search(query, k, language=detect_language(query))
+        return [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:
         answer = None
@@ -98,8 +120,8 @@ class Assistant:
         previous = next((text for role, text in reversed(turns) if role == "user"), None)
         language = detect_language(question, default=detect_language(previous) if previous else "en")
         query = condense_question(question, turns)
-        hits = self._searcher.search(query, k or self.settings.top_k)
-        in_scope = bool(hits) and hits[0].similarity >= self.settings.scope_threshold
+        hits = self._searcher.search(query, k or self.settings.top_k, language=language)
+        in_scope = bool(hits) and max(h.similarity for h in hits) >= self.settings.scope_threshold
         sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)] if in_scope else []
         yield AnswerEvent(kind="sources", sources=sources)
 

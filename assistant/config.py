@@ -33,8 +33,11 @@ class Settings(BaseSettings):
     candidates: int = Field(default=20, ge=1, description="Hits per retriever before fusion.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 ranks in fusion.")
+    language_bonus: float = Field(
+        default=0.2, ge=0.0, description="Fusion bonus for passages in the question's language."
+    )
     scope_threshold: float = Field(
-        default=0.84,
+        default=0.845,
         description="Minimum dense similarity of the best passage for a question to be in scope "
         "(calibrated per model in eval/DECISIONS.md).",
     )
@@ -49,7 +52,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     concurrency_limit: int = Field(default=8, ge=1)
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = Field(default=None, description="When set, the HTTP API needs `Authorization: Bearer <key>`.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default).")
+    max_messages: int = Field(default=40, ge=1, description="Most messages accepted in one chat request.")
+    request_timeout: float = Field(default=120.0, gt=0, description="Seconds before an API request is abandoned.")
+    generation_workers: int = Field(default=4, ge=1, description="Answers computed at once by the HTTP API.")
 
 
 def get_settings(**overrides: object) -> Settings:

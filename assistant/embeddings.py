@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -41,6 +42,7 @@ class PackagedEmbeddings(Embeddings):
     def __init__(self) -> None:
         # The C and numpy runtimes below are not documented as re-entrant; one call at a time.
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -49,8 +51,15 @@ class PackagedEmbeddings(Embeddings):
             return _normalize(self._encode(list(texts), is_query=False))
 
     def embed_query_vector(self, text: str) -> np.ndarray:
+        # The pipeline embeds the same question for search and for answer selection.
         with self._lock:
-            return _normalize(self._encode([text], is_query=True))[0]
+            cached = self._queries.get(text)
+            if cached is None:
+                cached = _normalize(self._encode([text], is_query=True))[0]
+                self._queries[text] = cached
+                if len(self._queries) > 256:
+                    self._queries.popitem(last=False)
+            return cached
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (with the model's passage prefix)."""

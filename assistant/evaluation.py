@@ -138,7 +138,7 @@ def best_threshold(in_scope: list[float], out_of_scope: list[float]) -> float:
 
 def corpus_urls(assistant: Assistant) -> set[str]:
     urls: set[str] = set()
-    for chunk in assistant._searcher.index.chunks:
+    for chunk in assistant.chunks:
         urls.update(str(u) for u in chunk.metadata.get("links") or [])
         urls.update(_URL.findall(chunk.text))
     return {u.rstrip(".,;:") for u in urls}
@@ -153,8 +153,8 @@ def run_eval(assistant: Assistant, items: list[EvalItem], progress: bool = True)
         started = time.perf_counter()
         answer = assistant.ask(item.question)
         seconds = time.perf_counter() - started
-        hits = assistant._searcher.search(item.question, 5)
-        rank = _rank(item, ((str(h.chunk.metadata.get("source")), h.chunk.section) for h in hits)) if item.expected else None
+        hits = assistant.search(item.question, k=5)
+        rank = _rank(item, ((h.source, h.section) for h in hits)) if item.expected else None
         cited = {int(n) for n in _CITATION.findall(answer.text)}
         numbers = {s.n for s in answer.sources}
         urls = {u.rstrip(".,;:") for u in _URL.findall(answer.text)}
@@ -165,7 +165,7 @@ def run_eval(assistant: Assistant, items: list[EvalItem], progress: bool = True)
                 kind=item.kind,
                 lang=item.lang,
                 rank=rank,
-                top_similarity=round(hits[0].similarity, 4) if hits else 0.0,
+                top_similarity=max((h.score for h in hits), default=0.0),
                 in_scope=answer.in_scope,
                 language_ok=answer.language == item.lang,
                 citations_ok=cited <= numbers and (bool(cited) or not answer.in_scope),

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -62,20 +64,45 @@ class ExtractiveBackend(AnswerBackend):
 
     name = "extractive"
 
-    def __init__(self, embeddings: PackagedEmbeddings, max_sentences: int = 4) -> None:
+    def __init__(self, embeddings: PackagedEmbeddings, max_sentences: int = 4, cache_size: int = 4096) -> None:
         self.embeddings = embeddings
         self.max_sentences = max_sentences
+        # Passages repeat across questions; embedding their sentences is most of an answer's cost.
+        self._sentence_cache: OrderedDict[tuple[str, str], tuple[list[str], np.ndarray]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    def _sentences(self, passage: Source) -> tuple[list[str], np.ndarray]:
+        key = (passage.id, passage.text)
+        with self._cache_lock:
+            if key in self._sentence_cache:
+                self._sentence_cache.move_to_end(key)
+                return self._sentence_cache[key]
+        sentences = split_sentences(passage.text)
+        vectors = self.embeddings.embed_passages(sentences)
+        with self._cache_lock:
+            self._sentence_cache[key] = (sentences, vectors)
+            if len(self._sentence_cache) > self._cache_size:
+                self._sentence_cache.popitem(last=False)
+        return sentences, vectors
+
+    def warm_up(self, passages: list[Source]) -> None:
+        """Embed the sentences of these passages ahead of the questions (a server does it at start)."""
+        for passage in passages:
+            self._sentences(passage)
 
     def select(self, request: GenerationRequest) -> list[tuple[str, int]]:
         """The best (sentence, citation number) pairs, most relevant first, near-duplicates dropped."""
         candidates: list[tuple[str, int, int]] = []  # sentence, citation, passage rank
+        blocks = []
         for rank, passage in enumerate(request.passages):
-            for sentence in split_sentences(passage.text):
-                candidates.append((sentence, passage.n, rank))
+            sentences, block = self._sentences(passage)
+            candidates += [(sentence, passage.n, rank) for sentence in sentences]
+            blocks.append(block)
         if not candidates:
             return [(p.text.strip(), p.n) for p in request.passages[:1] if p.text.strip()]
         query = self.embeddings.embed_query_vector(request.question)
-        vectors = self.embeddings.embed_passages([c[0] for c in candidates])
+        vectors = np.concatenate([b for b in blocks if len(b)])
         same_language = np.array(
             [request.passages[c[2]].lang == request.language for c in candidates], dtype=np.float32
         )

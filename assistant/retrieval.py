@@ -57,19 +57,26 @@ class HybridSearcher:
         candidates: int = 20,
         rrf_k: int = 60,
         bm25_weight: float = 0.5,
+        language_bonus: float = 0.0,
     ) -> None:
         self.index = index
         self.embeddings = embeddings
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.bm25_weight = bm25_weight
+        self.language_bonus = language_bonus
         self._vectors = index.vectors
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(index.chunks)
         if self._bm25_ready:
             self._bm25.index(_tokenize([c.embedding_text for c in index.chunks]), show_progress=False)
 
-    def search(self, query: str, k: int = 4) -> list[ScoredChunk]:
+    def search(self, query: str, k: int = 4, language: str | None = None) -> list[ScoredChunk]:
+        """Top-k chunks by fused rank; with `language`, chunks in it get a small bonus.
+
+        The corpus holds most topics in both languages: the bonus puts the user's version first
+        without hiding a passage that exists only in the other language.
+        """
         chunks = self.index.chunks
         if not chunks or not query.strip():
             return []
@@ -83,6 +90,10 @@ class HybridSearcher:
             fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + r + 1)
         for i, r in keyword_rank.items():
             fused[i] = fused.get(i, 0.0) + self.bm25_weight / (self.rrf_k + r + 1)
+        if language and self.language_bonus:
+            for i in fused:
+                if chunks[i].metadata.get("lang") == language:
+                    fused[i] += self.language_bonus / (self.rrf_k + 1)
         order = sorted(fused, key=lambda i: fused[i], reverse=True)[:k]
         sims = self._vectors[order] @ qvec if order else np.zeros(0)
         return [
