@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from langchain_core.documents import Document
 
-from .chunking import chunk_documents
+from .chunking import Chunk, chunk_documents
 from .config import Settings, get_settings
-from .embeddings import load_embeddings
+from .embeddings import SPECS, EmbeddingSpec, load_embeddings
 from .errors import AssistantError, IndexBuildError
 from .index import (
+    LoadedIndex,
     SourceEntry,
     build_lock,
     embed_chunks,
@@ -23,9 +25,19 @@ from .index import (
     recover_interrupted_swap,
     write_index,
 )
-from .sources import SkippedSource, corpus_hash, load_sources
+from .source_list import default_sources
+from .sources import SkippedSource, SourceRequest, corpus_hash, limits_from_settings, load_sources
 
 log = logging.getLogger(__name__)
+
+_LISTED = 10  # names shown per line of the summary before "and N more"
+
+
+def _names(label: str, names: list[str]) -> list[str]:
+    if not names:
+        return []
+    shown = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
+    return [f"  {label}: {shown}"]
 
 
 @dataclass
@@ -42,79 +54,138 @@ class BuildReport:
     embedded_chunks: int = 0
     reused_chunks: int = 0
     seconds: float = 0.0
+    written: bool = True
 
     def summary(self) -> str:
+        if self.written:
+            head = (
+                f"index written to {self.index_dir}: {self.chunks} chunks "
+                f"({self.embedded_chunks} embedded, {self.reused_chunks} reused) in {self.seconds:.1f} s"
+            )
+        else:
+            head = f"index in {self.index_dir} already up to date: {self.chunks} chunks, nothing written ({self.seconds:.1f} s)"
         lines = [
-            f"index written to {self.index_dir}: {self.chunks} chunks "
-            f"({self.embedded_chunks} embedded, {self.reused_chunks} reused) in {self.seconds:.1f} s",
+            head,
             f"sources: {len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped",
+            *_names("added", self.added),
+            *_names("updated", self.updated),
+            *_names("removed", self.removed),
         ]
         lines += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
         return "\n".join(lines)
 
 
+def _spec(model_id: str) -> EmbeddingSpec:
+    if model_id not in SPECS:
+        raise IndexBuildError(f"unknown embedding model {model_id!r}: set MLCAREER_EMBEDDING_MODEL to one of {', '.join(sorted(SPECS))}")
+    return SPECS[model_id]
+
+
 def build_index(
-    sources: Sequence[str | Path] | None = None,
+    sources: Sequence[str | Path | SourceRequest] | None = None,
     index_dir: str | Path | None = None,
     full: bool = False,
     settings: Settings | None = None,
     progress: bool = True,
 ) -> BuildReport:
-    """Build or incrementally update the index; with no sources, from the corpus folder."""
+    """Build or incrementally update the index; with no sources, from the corpus folder and its sources.yaml."""
     settings = settings or get_settings()
     target = Path(index_dir or settings.index_dir).resolve()
     started = time.perf_counter()
-    paths = [Path(s) for s in sources] if sources else [settings.corpus_dir]
+    spec = _spec(settings.embedding_model)
+    if sources:
+        requests, skipped = list(sources), []
+    else:
+        requests, skipped = default_sources(settings)
     with build_lock(target):
         recover_interrupted_swap(target)
-        documents, skipped = load_sources(paths)
+        documents, unreadable = load_sources(requests, limits_from_settings(settings))
+        skipped += unreadable
         if not documents:
             reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped) or "no files found"
-            raise IndexBuildError(f"nothing could be indexed ({reasons}); the existing index is unchanged")
-        embeddings = load_embeddings(settings.embedding_model, settings.threads)
-        chunks = chunk_documents(documents, settings.chunk_size, settings.chunk_overlap)
-        previous = None if full else _previous_index(target, embeddings.spec)
-        old_vectors: dict[str, np.ndarray] = {}
-        old_sources: dict[str, SourceEntry] = {}
-        if previous is not None:
-            old_sources = previous.manifest.sources
-            vectors = previous.vectors
-            old_vectors = {c.id: vectors[i] for i, c in enumerate(previous.chunks)}
-
-        todo = [c for c in chunks if c.id not in old_vectors]
-        log.info("%d chunks, %d to embed", len(chunks), len(todo))
-        fresh = embed_chunks(embeddings, todo, progress=progress)
-        fresh_by_id = {c.id: fresh[i] for i, c in enumerate(todo)}
-        matrix = np.stack([fresh_by_id.get(c.id, old_vectors.get(c.id)) for c in chunks]).astype(np.float32)
-
-        entries: dict[str, SourceEntry] = {}
-        for doc in documents:
-            source = str(doc.metadata["source"])
-            entries[source] = SourceEntry(
-                content_hash=str(doc.metadata["content_hash"]),
-                title=str(doc.metadata["title"]),
-                lang=str(doc.metadata["lang"]),
-                chunk_ids=[c.id for c in chunks if c.metadata["source"] == source],
+            raise IndexBuildError(
+                f"nothing could be indexed ({reasons}); the existing index is unchanged: "
+                f"point --source at .md, .txt, .html, .pdf or .docx files, folders or http(s) URLs"
             )
-        manifest = make_manifest(
-            chunks, embeddings.spec, corpus_hash(documents), entries, settings.chunk_size, settings.chunk_overlap
-        )
-        write_index(target, manifest, chunks, matrix)
+        chunks = _unique(chunk_documents(documents, settings.chunk_size, settings.chunk_overlap))
+        previous = _previous_index(target, spec)
+        reusable = {} if full or previous is None else _reusable_vectors(previous)
+        todo = [c for c in chunks if reusable.get(c.id, (None,))[0] != c.embedding_text]
+        log.info("%d chunks, %d to embed", len(chunks), len(todo))
 
-    report = BuildReport(index_dir=target, skipped=skipped, chunks=len(chunks))
-    report.embedded_chunks, report.reused_chunks = len(todo), len(chunks) - len(todo)
+        entries = _source_entries(documents, chunks)
+        chash = corpus_hash(documents)
+        old_sources = previous.manifest.sources if previous is not None else {}
+        written = full or previous is None or not _same_index(previous, chunks, chash, entries, settings)
+        if written:
+            fresh = embed_chunks(load_embeddings(settings.embedding_model, settings.threads), todo, progress=progress) if todo else None
+            fresh_by_id = {c.id: fresh[i] for i, c in enumerate(todo)} if fresh is not None else {}
+            matrix = np.zeros((len(chunks), spec.dimension), dtype=np.float32)
+            for row, c in enumerate(chunks):
+                matrix[row] = fresh_by_id[c.id] if c.id in fresh_by_id else reusable[c.id][1]
+            manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
+            write_index(target, manifest, chunks, matrix)
+
+    report = BuildReport(index_dir=target, skipped=skipped, chunks=len(chunks), written=written)
+    report.embedded_chunks = len(todo) if written else 0
+    report.reused_chunks = len(chunks) - report.embedded_chunks
     for source, entry in entries.items():
         old = old_sources.get(source)
         bucket = report.added if old is None else report.unchanged if old.content_hash == entry.content_hash else report.updated
         bucket.append(source)
     report.removed = sorted(set(old_sources) - set(entries))
     report.seconds = time.perf_counter() - started
-    log.info("%s", report.summary())
+    log.info("build done in %.1f s: %d chunks, %d embedded", report.seconds, report.chunks, report.embedded_chunks)
     return report
 
 
-def _previous_index(target: Path, spec):  # noqa: ANN001, ANN202
+def _unique(chunks: list[Chunk]) -> list[Chunk]:
+    """Identical text at the same place of the same source gets the same id: keep it once."""
+    seen: set[str] = set()
+    kept = [c for c in chunks if not (c.id in seen or seen.add(c.id))]  # type: ignore[func-returns-value]
+    if len(kept) < len(chunks):
+        log.info("dropped %d duplicate chunks", len(chunks) - len(kept))
+    return kept
+
+
+def _source_entries(documents: list[Document], chunks: list[Chunk]) -> dict[str, SourceEntry]:
+    ids_by_source: dict[str, list[str]] = {}
+    for c in chunks:
+        ids_by_source.setdefault(str(c.metadata["source"]), []).append(c.id)
+    entries: dict[str, SourceEntry] = {}
+    for doc in documents:  # a PDF gives one Document per page, all with the same source metadata
+        source = str(doc.metadata["source"])
+        entries.setdefault(
+            source,
+            SourceEntry(
+                content_hash=str(doc.metadata["content_hash"]),
+                title=str(doc.metadata["title"]),
+                lang=str(doc.metadata["lang"]),
+                chunk_ids=ids_by_source.get(source, []),
+            ),
+        )
+    return entries
+
+
+def _reusable_vectors(previous: LoadedIndex) -> dict[str, tuple[str, np.ndarray]]:
+    """Old vectors by chunk id, with the text they embedded: a new title or section means a new vector."""
+    vectors = previous.vectors
+    return {c.id: (c.embedding_text, vectors[i]) for i, c in enumerate(previous.chunks)}
+
+
+def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries: dict[str, SourceEntry], settings: Settings) -> bool:
+    """True when a rebuild would write what is already there: then nothing is written and servers keep it."""
+    m = previous.manifest
+    return (
+        m.corpus_hash == chash
+        and (m.chunk_size, m.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
+        and m.sources == entries
+        and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]
+    )
+
+
+def _previous_index(target: Path, spec: EmbeddingSpec) -> LoadedIndex | None:
     """The current index if it can be reused for incremental embedding, else None."""
     try:
         return load_index(target, spec)

@@ -38,10 +38,10 @@ class Chunk:
         return {"id": self.id, "text": self.text, "metadata": self.metadata}
 
 
-def chunk_id(source: str, section: str, ordinal: int, text: str) -> str:
-    """Stable across rebuilds: the same text in the same place keeps its id."""
-    key = f"{source}\0{section}\0{ordinal}\0{text}".encode()
-    return hashlib.sha256(key).hexdigest()[:16]
+def chunk_id(source: str, section: str, ordinal: int, text: str, page: int | None = None) -> str:
+    """Stable across rebuilds: the same text in the same place (and PDF page) keeps its id."""
+    key = f"{source}\0{section}\0{ordinal}\0{text}" + (f"\0{page}" if page is not None else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def chunk_document(document: Document, chunk_size: int = 1000, chunk_overlap: int = 150) -> list[Chunk]:
@@ -74,7 +74,8 @@ def chunk_document(document: Document, chunk_size: int = 1000, chunk_overlap: in
             }
             metadata["section"] = section
             metadata["text_hash"] = hashlib.sha256(text.encode()).hexdigest()[:16]
-            chunks.append(Chunk(chunk_id(source, section, ordinal, text), text, metadata))
+            page = document.metadata.get("page")
+            chunks.append(Chunk(chunk_id(source, section, ordinal, text, page if isinstance(page, int) else None), text, metadata))
     return chunks
 
 

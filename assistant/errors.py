@@ -33,4 +33,8 @@ class SourceError(AssistantError):
     """A source could not be read; the message says why."""
 
 
+class SourceListError(AssistantError):
+    """The sources file (corpus/sources.yaml) cannot be read or is malformed."""
+
+
 REBUILD_HINT = "run `mlcareer index build --full` to rebuild it"

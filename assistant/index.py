@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -221,7 +220,11 @@ def _swap_in(staging: Path, index_dir: Path) -> None:
 
 
 def recover_interrupted_swap(index_dir: Path) -> None:
-    """If a build died mid-swap, put the previous index back; drop stale staging folders."""
+    """If a build died mid-swap, put the previous index back; drop its staging folders.
+
+    Call it holding `build_lock` (or through `recover_unless_building`): staging folders are only
+    made under the lock, so any found then belong to a build that died.
+    """
     index_dir = Path(index_dir).resolve()
     previous = index_dir.with_name(index_dir.name + ".previous")
     if not (index_dir / MANIFEST_FILE).exists() and (previous / MANIFEST_FILE).exists():
@@ -230,8 +233,28 @@ def recover_interrupted_swap(index_dir: Path) -> None:
             shutil.rmtree(index_dir)
         os.replace(previous, index_dir)
     for stale in index_dir.parent.glob(f"{index_dir.name}.build-*"):
-        if time.time() - stale.stat().st_mtime > 60:
-            shutil.rmtree(stale, ignore_errors=True)
+        log.info("removing %s left by an interrupted build", stale)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def recover_unless_building(index_dir: Path) -> None:
+    """Recover an interrupted swap, unless a build is running now (its swap is not interrupted)."""
+    try:
+        with build_lock(index_dir):
+            recover_interrupted_swap(index_dir)
+    except IndexLockedError:
+        log.info("a build is writing %s; serving what is there", index_dir)
+    except OSError as exc:  # a read-only deployment cannot take the lock, and has nothing to recover
+        log.debug("no recovery check for %s: %s", index_dir, exc)
+
+
+def index_signature(index_dir: Path) -> tuple[int, int, int] | None:
+    """Identity of the manifest file on disk (inode, mtime, size): a swapped-in build changes it."""
+    try:
+        st = (Path(index_dir) / MANIFEST_FILE).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 @contextlib.contextmanager
