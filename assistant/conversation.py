@@ -17,6 +17,7 @@ _FOLLOW_UP_OPENERS = (
     "ca ", "cela", "lesquel", "quels sont-ils", "et si",
 )
 SHORT_QUESTION_WORDS = 5
+MAX_BORROWED_CHARS = 500
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -53,5 +54,6 @@ def condense_question(question: str, history: Sequence[tuple[Role, str]]) -> str
         return question
     lowered = question.lower().lstrip()
     if len(_WORD.findall(question)) <= SHORT_QUESTION_WORDS or lowered.startswith(_FOLLOW_UP_OPENERS):
-        return f"{previous} {question}"
+        # Only the end of a long earlier turn: the query is embedded whole, and cost grows with length.
+        return f"{previous[-MAX_BORROWED_CHARS:]} {question}"
     return question

@@ -26,3 +26,9 @@ def test_follow_ups_borrow_the_previous_question():
     standalone = "How should I prepare for a machine learning system design interview?"
     assert condense_question(standalone, history) == standalone
     assert condense_question("et pour le deep learning ?", []) == "et pour le deep learning ?"
+
+
+def test_a_long_previous_turn_is_cut_before_it_is_borrowed():
+    history = [("user", "x " * 10_000 + "Quels livres pour les maths ?")]
+    query = condense_question("et pour le deep learning ?", history)
+    assert len(query) < 600 and "Quels livres pour les maths ?" in query
