@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 import anyio
-import gradio as gr
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +37,7 @@ from .chat import Assistant
 from .config import Settings, get_settings
 from .errors import AssistantError, InvalidQuestionError
 from .schema import Answer, AnswerEvent
-from .ui import build_ui
+from .ui import mount_ui
 
 log = logging.getLogger(__name__)
 MODEL_ID = "mlcareer-assistant"
@@ -227,7 +226,7 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
         )
 
     if with_ui:
-        return gr.mount_gradio_app(app, build_ui(assistant), path="/")
+        return mount_ui(app, assistant, settings)
     return app
 
 

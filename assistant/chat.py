@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -11,10 +13,12 @@ from .chunking import Chunk
 from .config import Settings, get_settings
 from .conversation import condense_question, validate_history, validate_question
 from .embeddings import load_embeddings
-from .index import IndexManifest, load_index, recover_interrupted_swap
+from .hot_reload import IndexWatcher
+from .index import IndexManifest, load_index, recover_unless_building
 from .language import detect_language
-from .llm import AnswerBackend, GenerationRequest, make_backend
-from .prompts import NOT_COVERED
+from .errors import AssistantError
+from .llm import AnswerBackend, ExtractiveBackend, GenerationRequest, make_backend
+from .prompts import FALLBACK_NOTICE, NOT_COVERED, WRONG_LANGUAGE_NOTICE
 from .retrieval import HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
 from .schema import Answer, AnswerEvent, Source
 
@@ -23,8 +27,9 @@ log = logging.getLogger(__name__)
 
 def to_source(hit: ScoredChunk, n: int) -> Source:
     meta = hit.chunk.metadata
-    links = meta.get("links") or []
-    url = meta.get("url") or (links[0] if links else None)
+    # Only a source fetched from the web has an original to link to; a curated document's
+    # references are many and none of them is "the original" of the passage.
+    url = meta.get("url")
     return Source(
         n=n,
         id=hit.chunk.id,
@@ -36,6 +41,19 @@ def to_source(hit: ScoredChunk, n: int) -> Source:
         lang=str(meta.get("lang", "")),
         url=str(url) if url else None,
     )
+
+
+@dataclass
+class _Outcome:
+    """Which backend really answered, and why another did not."""
+
+    backend: str
+    notice: str | None = None
+
+
+def _answer_language(text: str) -> str | None:
+    body = re.sub(r"\[\d+\]", "", text)
+    return detect_language(body) if len(body.split()) >= 8 else None
 
 
 class Assistant:
@@ -55,15 +73,31 @@ class Assistant:
         self.embeddings = load_embeddings(self.settings.embedding_model, self.settings.threads)
         self._lock = threading.Lock()
         self._warm_up: threading.Thread | None = None
-        self._searcher = self._load_searcher()
-        self.backend: AnswerBackend = make_backend(self.settings.llm, self.settings, self.embeddings)
+        recover_unless_building(self.settings.index_dir)
+        self._watcher = IndexWatcher(self.settings.index_dir, self._load_searcher, self.settings.index_reload_interval)
+        # Extractive is always there: it answers when the chosen backend is missing or fails.
+        self.fallback = ExtractiveBackend(self.embeddings, self.settings.answer_sentences)
+        self.backend_error: str | None = None
+        try:
+            self.backend: AnswerBackend = make_backend(self.settings.llm, self.settings, self.embeddings)
+        except AssistantError as exc:
+            log.error("backend %r unavailable, answering extractively: %s", self.settings.llm, exc)
+            self.backend, self.backend_error = self.fallback, str(exc)
 
     def _load_searcher(self) -> HybridSearcher:
-        recover_interrupted_swap(self.settings.index_dir)
         index = load_index(self.settings.index_dir, self.embeddings.spec)
         log.info("index loaded: %d chunks from %s", len(index.chunks), index.directory)
         s = self.settings
         return HybridSearcher(index, self.embeddings, s.candidates, s.rrf_k, s.bm25_weight, s.language_bonus)
+
+    @property
+    def _searcher(self) -> HybridSearcher:
+        """The searcher over the newest verified index: a rebuilt index is served without a restart."""
+        return self._watcher.current()
+
+    def reload_index(self) -> bool:
+        """Serve the index on disk now if it changed (servers also check every index_reload_interval s)."""
+        return self._watcher.reload()
 
     @property
     def manifest(self) -> IndexManifest:
@@ -92,6 +126,36 @@ class Assistant:
         """The hybrid search as a LangChain retriever."""
         return HybridRetriever(searcher=self._searcher, k=k or self.settings.top_k)
 
+    @property
+    def backend_names(self) -> list[str]:
+        """Backends a request may pick (`stream_events(backend=...)`): the configured one, and extractive."""
+        return list(dict.fromkeys([self.backend.name, self.fallback.name]))
+
+    def _generate(self, request: GenerationRequest, outcome: _Outcome, backend: str | None = None) -> Iterator[str]:
+        """The chosen backend's answer; on failure or time-out, the extractive one with a notice."""
+        language = request.language
+        if backend == self.fallback.name and self.backend.name != self.fallback.name:
+            outcome.backend = self.fallback.name  # asked for, so no notice
+            yield from self.fallback.stream(request)
+            return
+        if self.backend_error is not None:
+            outcome.backend, outcome.notice = self.fallback.name, FALLBACK_NOTICE[language].format(reason=self.backend_error)
+            yield outcome.notice + "\n\n"
+            yield from self.fallback.stream(request)
+            return
+        outcome.backend = self.backend.name
+        produced = False
+        try:
+            for piece in self.backend.stream(request):
+                produced = True
+                yield piece
+        except Exception as exc:  # noqa: BLE001 - any backend failure must end in an answer, not a trace
+            log.warning("backend %s failed (%s: %s); answering extractively", self.backend.name, type(exc).__name__, exc)
+            reason = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
+            outcome.backend, outcome.notice = self.fallback.name, FALLBACK_NOTICE[language].format(reason=reason)
+            yield ("\n\n" if produced else "") + outcome.notice + "\n\n"
+            yield from self.fallback.stream(request)
+
     def search(self, query: str, k: int = 5) -> list[Source]:
         query = validate_question(query, self.settings.max_question_chars)
         hits = self._searcher.search(query, k, language=detect_language(query))
@@ -112,9 +176,15 @@ class Assistant:
                 yield event.delta
 
     def stream_events(
-        self, question: str, history: Sequence[tuple[str, str]] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] | None = None,
+        k: int | None = None,
+        backend: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """Sources as soon as retrieval is done, then text deltas, then the complete Answer."""
+        if backend is not None and backend not in self.backend_names:
+            raise ValueError(f"unknown answer backend {backend!r}; choose one of: {', '.join(self.backend_names)}")
         question = validate_question(question, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
         previous = next((text for role, text in reversed(turns) if role == "user"), None)
@@ -125,24 +195,26 @@ class Assistant:
         sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)] if in_scope else []
         yield AnswerEvent(kind="sources", sources=sources)
 
+        outcome = _Outcome(backend="scope-guard")
         if not in_scope:
-            pieces = [NOT_COVERED[language]]
-            backend_name = "scope-guard"
+            pieces: Iterator[str] = iter([NOT_COVERED[language]])
         else:
             request = GenerationRequest(question=question, language=language, passages=sources, history=turns)
-            pieces = self.backend.stream(request)
-            backend_name = self.backend.name
+            pieces = self._generate(request, outcome, backend)
         text = ""
         for piece in pieces:
             text += piece
             yield AnswerEvent(kind="delta", delta=piece)
+        if outcome.backend not in ("scope-guard", self.fallback.name) and _answer_language(text) not in (None, language):
+            outcome.notice = WRONG_LANGUAGE_NOTICE[language]
         answer = Answer(
             question=question,
             text=text.strip(),
             language=language,
             in_scope=in_scope,
             sources=sources,
-            backend=backend_name,
+            backend=outcome.backend,
             query=query,
+            notice=outcome.notice,
         )
         yield AnswerEvent(kind="done", answer=answer)

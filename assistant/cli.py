@@ -35,11 +35,13 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 @index_app.command("build")
 def index_build(
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="File, folder or URL; repeatable.")] = None,
+    source: Annotated[
+        Optional[list[str]], typer.Option("--source", help="File (.md .txt .html .pdf .docx), folder or http(s) URL; repeatable.")
+    ] = None,
     index_dir: IndexDir = None,
     full: Annotated[bool, typer.Option("--full", help="Re-embed everything instead of reusing vectors.")] = False,
 ) -> None:
-    """Build the index from corpus/ (or exactly the given sources); incremental unless --full."""
+    """Build the index from corpus/ and corpus/sources.yaml (or exactly the given sources); incremental unless --full."""
     from .build import build_index
 
     logging.getLogger("assistant").setLevel(logging.INFO)
@@ -152,6 +154,20 @@ def evaluate(
     except AssistantError as exc:
         _fail(exc)
     typer.echo(report_json(report) if as_json else report.table())
+
+
+@app.command("feedback")
+def feedback_summary(
+    path: Annotated[Optional[Path], typer.Option("--path", help="Feedback JSONL (default: MLCAREER_FEEDBACK_PATH).")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many of the most disliked questions to list.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Summarise the web chat's thumbs up/down: counts, by language and backend, most disliked questions."""
+    from .feedback import FeedbackStore, summarise, summary_json
+
+    store = FeedbackStore(path or get_settings().feedback_path)
+    summary = summarise(store.records(), path=store.path, top=top)
+    typer.echo(summary_json(summary) if as_json else summary.table())
 
 
 def main() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The project root holds corpus/ and the shipped index/ (the package is installed editable).
@@ -27,6 +28,12 @@ class Settings(BaseSettings):
     threads: int = Field(default=2, ge=1, description="CPU threads for embedding and generation.")
     chunk_size: int = Field(default=1000, ge=200, description="Max characters per chunk.")
     chunk_overlap: int = Field(default=150, ge=0)
+    sources_file: Path | None = Field(
+        default=None, description="Extra sources (paths, URLs) for `mlcareer index build`; default <corpus_dir>/sources.yaml."
+    )
+    max_source_bytes: int = Field(default=20 * 1024 * 1024, ge=1, description="Larger files and downloads are skipped.")
+    fetch_timeout: float = Field(default=20.0, gt=0, description="Seconds a URL may take to connect or send data.")
+    fetch_max_redirects: int = Field(default=5, ge=0, description="Redirects followed when fetching a URL.")
 
     # Retrieval
     top_k: int = Field(default=4, ge=1, le=20, description="Passages given to the answer.")
@@ -45,7 +52,29 @@ class Settings(BaseSettings):
     # Questions and answers
     max_question_chars: int = Field(default=2000, ge=10)
     max_history_turns: int = Field(default=6, ge=0)
-    llm: Literal["extractive"] = "extractive"
+    llm: Literal["local", "openai", "extractive"] = Field(
+        default="extractive", description="Answer backend: embedded local LLM, any OpenAI-compatible endpoint, or extractive."
+    )
+    local_model: str = Field(
+        default="qwen2.5-coder-1.5b-instruct", description="A packaged GGUF in assistant.local_llm.LOCAL_MODELS."
+    )
+    local_model_path: Path | None = Field(default=None, description="Any other GGUF file; overrides local_model.")
+    model_cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlcareer" / "models",
+        description="Where the packaged GGUF is assembled once.",
+    )
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1.")
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MLCAREER_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key")
+    )
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=320, ge=16, le=4096, description="Longest generated answer, in tokens.")
+    context_tokens: int = Field(default=4096, ge=512, description="Model context; passages are trimmed to fit.")
+    focus_sentences: int = Field(
+        default=8, ge=1, le=40, description="Most relevant passage sentences given to a generating backend."
+    )
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM before falling back.")
     answer_sentences: int = Field(default=4, ge=1, le=10)
 
     # Serving
@@ -57,6 +86,17 @@ class Settings(BaseSettings):
     max_messages: int = Field(default=40, ge=1, description="Most messages accepted in one chat request.")
     request_timeout: float = Field(default=120.0, gt=0, description="Seconds before an API request is abandoned.")
     generation_workers: int = Field(default=4, ge=1, description="Answers computed at once by the HTTP API.")
+    feedback_path: Path = Field(
+        default=PROJECT_ROOT / "var" / "feedback.jsonl", description="Append-only JSONL of the web chat's thumbs up/down."
+    )
+    index_reload_interval: float = Field(
+        default=5.0, ge=0, description="Seconds between checks for a rebuilt index while serving (0: never reload)."
+    )
+
+    @property
+    def source_list_file(self) -> Path:
+        """Where the versioned list of extra sources lives (beside the corpus unless set)."""
+        return self.sources_file or self.corpus_dir / "sources.yaml"
 
 
 def get_settings(**overrides: object) -> Settings:

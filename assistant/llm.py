@@ -50,7 +50,7 @@ class AnswerBackend(ABC):
 
 # A regex, not a trained sentence splitter: the ones that exist (punkt, spaCy) need data
 # downloads at run time. Splits after . ! ? … and at line breaks (Markdown list items).
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])|\n+")
+_SENTENCE_END = re.compile(r"(?<![\s(][A-Z]\.)(?<=[.!?…])\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])|\n+")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _MARKDOWN_NOISE = re.compile(r"\*\*|__|`")
 
