@@ -71,7 +71,6 @@ class Assistant:
         )
         set_faiss_threads(self.settings.threads)
         self.embeddings = load_embeddings(self.settings.embedding_model, self.settings.threads)
-        self._lock = threading.Lock()
         self._warm_up: threading.Thread | None = None
         recover_unless_building(self.settings.index_dir)
         self._watcher = IndexWatcher(self.settings.index_dir, self._load_searcher, self.settings.index_reload_interval)
