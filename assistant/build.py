@@ -19,12 +19,14 @@ from .index import (
     LoadedIndex,
     SourceEntry,
     build_lock,
-    embed_chunks,
+    embed_texts,
     load_index,
     make_manifest,
     recover_interrupted_swap,
     write_index,
 )
+from .scope import DEFAULT_TRAINING_FILE, ScopeModel, training_digest
+from .scope import train as train_scope
 from .source_list import default_sources
 from .sources import SkippedSource, SourceRequest, corpus_hash, limits_from_settings, load_sources
 
@@ -110,22 +112,27 @@ def build_index(
             )
         chunks = _unique(chunk_documents(documents, settings.chunk_size, settings.chunk_overlap))
         previous = _previous_index(target, spec)
-        reusable = {} if full or previous is None else _reusable_vectors(previous)
+        reusable, headings = ({}, {}) if full or previous is None else _reusable_vectors(previous)
         todo = [c for c in chunks if reusable.get(c.id, (None,))[0] != c.embedding_text]
-        log.info("%d chunks, %d to embed", len(chunks), len(todo))
+        new_headings = sorted({c.heading for c in chunks} - set(headings))
+        log.info("%d chunks, %d to embed, %d new headings", len(chunks), len(todo), len(new_headings))
 
         entries = _source_entries(documents, chunks)
         chash = corpus_hash(documents)
         old_sources = previous.manifest.sources if previous is not None else {}
         written = full or previous is None or not _same_index(previous, chunks, chash, entries, settings)
         if written:
-            fresh = embed_chunks(load_embeddings(settings.embedding_model, settings.threads), todo, progress=progress) if todo else None
-            fresh_by_id = {c.id: fresh[i] for i, c in enumerate(todo)} if fresh is not None else {}
-            matrix = np.zeros((len(chunks), spec.dimension), dtype=np.float32)
-            for row, c in enumerate(chunks):
-                matrix[row] = fresh_by_id[c.id] if c.id in fresh_by_id else reusable[c.id][1]
+            embeddings = load_embeddings(settings.embedding_model, settings.threads) if todo or new_headings else None
+            if embeddings is not None:
+                fresh = embed_texts(embeddings, [c.embedding_text for c in todo], progress, desc="embedding passages")
+                reusable.update((c.id, (c.embedding_text, fresh[i])) for i, c in enumerate(todo))
+                fresh = embed_texts(embeddings, new_headings, progress, desc="embedding headings")
+                headings.update(zip(new_headings, fresh))
+            matrix = _rows([reusable[c.id][1] for c in chunks], spec.dimension)
+            heading_matrix = _rows([headings[c.heading] for c in chunks], spec.dimension)
+            scope_model = _scope_model(None if full else previous, settings, progress)
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
-            write_index(target, manifest, chunks, matrix)
+            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model)
 
     report = BuildReport(index_dir=target, skipped=skipped, chunks=len(chunks), written=written)
     report.embedded_chunks = len(todo) if written else 0
@@ -138,6 +145,22 @@ def build_index(
     report.seconds = time.perf_counter() - started
     log.info("build done in %.1f s: %d chunks, %d embedded", report.seconds, report.chunks, report.embedded_chunks)
     return report
+
+
+def _scope_model(previous: LoadedIndex | None, settings: Settings, progress: bool) -> ScopeModel:
+    """The previous index's classifier when its training file and model are unchanged, else a new one."""
+    path = settings.scope_training_file or DEFAULT_TRAINING_FILE
+    if (
+        previous is not None
+        and previous.scope.embedding_model == settings.embedding_model
+        and previous.scope.training_sha256 == training_digest(path)
+    ):
+        return previous.scope
+    return train_scope(load_embeddings(settings.embedding_model, settings.threads), path, progress)
+
+
+def _rows(vectors: list[np.ndarray], dimension: int) -> np.ndarray:
+    return np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, dimension), dtype=np.float32)
 
 
 def _unique(chunks: list[Chunk]) -> list[Chunk]:
@@ -168,17 +191,23 @@ def _source_entries(documents: list[Document], chunks: list[Chunk]) -> dict[str,
     return entries
 
 
-def _reusable_vectors(previous: LoadedIndex) -> dict[str, tuple[str, np.ndarray]]:
-    """Old vectors by chunk id, with the text they embedded: a new title or section means a new vector."""
-    vectors = previous.vectors
-    return {c.id: (c.embedding_text, vectors[i]) for i, c in enumerate(previous.chunks)}
+def _reusable_vectors(previous: LoadedIndex) -> tuple[dict[str, tuple[str, np.ndarray]], dict[str, np.ndarray]]:
+    """Old passage vectors by chunk id, with the text they embedded (a new title or section means a
+    new vector), and old heading vectors by heading."""
+    vectors, heading_vectors = previous.vectors, previous.heading_vectors
+    passages = {c.id: (c.embedding_text, vectors[i]) for i, c in enumerate(previous.chunks)}
+    headings = {c.heading: heading_vectors[i] for i, c in enumerate(previous.chunks)}
+    return passages, headings
 
 
 def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries: dict[str, SourceEntry], settings: Settings) -> bool:
     """True when a rebuild would write what is already there: then nothing is written and servers keep it."""
     m = previous.manifest
+    scope_file = settings.scope_training_file or DEFAULT_TRAINING_FILE
     return (
-        m.corpus_hash == chash
+        previous.scope.training_sha256 == training_digest(scope_file)
+        and previous.scope.embedding_model == settings.embedding_model
+        and m.corpus_hash == chash
         and (m.chunk_size, m.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
         and m.sources == entries
         and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]

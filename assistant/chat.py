@@ -19,7 +19,7 @@ from .language import detect_language
 from .errors import AssistantError
 from .llm import AnswerBackend, ExtractiveBackend, GenerationRequest, make_backend
 from .prompts import FALLBACK_NOTICE, NOT_COVERED, WRONG_LANGUAGE_NOTICE
-from .retrieval import HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
+from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
 from .schema import Answer, AnswerEvent, Source
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,8 @@ class Assistant:
         index = load_index(self.settings.index_dir, self.embeddings.spec)
         log.info("index loaded: %d chunks from %s", len(index.chunks), index.directory)
         s = self.settings
-        return HybridSearcher(index, self.embeddings, s.candidates, s.rrf_k, s.bm25_weight, s.language_bonus)
+        weights = FusionWeights(s.heading_weight, s.keyword_weight, s.language_bonus, s.intro_penalty)
+        return HybridSearcher(index, self.embeddings, s.candidates, weights)
 
     @property
     def _searcher(self) -> HybridSearcher:
@@ -111,7 +112,7 @@ class Assistant:
         warm = getattr(self.backend, "warm_up", None)
         if warm is None:
             return None
-        passages = [to_source(ScoredChunk(c, 0.0, 0.0, None, None), 0) for c in self.chunks]
+        passages = [to_source(ScoredChunk(c, 0.0, 0.0), 0) for c in self.chunks]
         thread = threading.Thread(target=warm, args=(passages,), name="warm-up", daemon=True)
         thread.start()
         self._warm_up = thread
@@ -155,6 +156,16 @@ class Assistant:
             yield ("\n\n" if produced else "") + outcome.notice + "\n\n"
             yield from self.fallback.stream(request)
 
+    def _in_scope(self, searcher: HybridSearcher, query: str, hits: list[ScoredChunk]) -> bool:
+        """Two signals must agree: a passage close enough, and the classifier's "this is about ML careers"."""
+        if not hits or max(h.similarity for h in hits) < self.settings.scope_threshold:
+            return False
+        if not self.settings.scope_probability:
+            return True
+        probability = searcher.scope_probability(query)
+        log.debug("scope probability %.3f for %r", probability, query[:80])
+        return probability >= self.settings.scope_probability
+
     def search(self, query: str, k: int = 5) -> list[Source]:
         query = validate_question(query, self.settings.max_question_chars)
         hits = self._searcher.search(query, k, language=detect_language(query))
@@ -189,8 +200,12 @@ class Assistant:
         previous = next((text for role, text in reversed(turns) if role == "user"), None)
         language = detect_language(question, default=detect_language(previous) if previous else "en")
         query = condense_question(question, turns)
-        hits = self._searcher.search(query, k or self.settings.top_k, language=language)
-        in_scope = bool(hits) and max(h.similarity for h in hits) >= self.settings.scope_threshold
+        searcher = self._searcher
+        # A follow-up is searched both as it was typed and with the previous question in front:
+        # the scores add up, so passages about both ("books" + "MLOps") rise above either alone.
+        queries = [query] if query == question else [query, question]
+        hits = searcher.search(queries, k or self.settings.top_k, language=language)
+        in_scope = self._in_scope(searcher, query, hits)
         sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)] if in_scope else []
         yield AnswerEvent(kind="sources", sources=sources)
 

@@ -29,10 +29,14 @@ class Chunk:
         return str(self.metadata.get("section", ""))
 
     @property
+    def heading(self) -> str:
+        """Title and section path: embedded on its own too (the heading vectors of the index)."""
+        return self.title if not self.section else f"{self.title}{SECTION_SEPARATOR}{self.section}"
+
+    @property
     def embedding_text(self) -> str:
         """What is embedded and keyword-indexed: title and section give short passages context."""
-        heading = self.title if not self.section else f"{self.title}{SECTION_SEPARATOR}{self.section}"
-        return f"{heading}\n\n{self.text}"
+        return f"{self.heading}\n\n{self.text}"
 
     def to_record(self) -> dict[str, object]:
         return {"id": self.id, "text": self.text, "metadata": self.metadata}

@@ -37,11 +37,24 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(default=4, ge=1, le=20, description="Passages given to the answer.")
-    candidates: int = Field(default=20, ge=1, description="Hits per retriever before fusion.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
-    bm25_weight: float = Field(default=0.3, ge=0.0, description="Weight of BM25 ranks in fusion.")
+    candidates: int = Field(default=20, ge=1, description="Hits per search (passages, headings, BM25) before fusion.")
+    heading_weight: float = Field(default=0.35, ge=0.0, description="Weight of the heading's cosine in fusion.")
+    keyword_weight: float = Field(default=0.03, ge=0.0, description="Weight of the BM25 score (divided by the best) in fusion.")
     language_bonus: float = Field(
-        default=0.2, ge=0.0, description="Fusion bonus for passages in the question's language."
+        default=0.01, ge=0.0, description="Fusion bonus for passages in the question's language."
+    )
+    intro_penalty: float = Field(
+        default=0.005, ge=0.0, description="Fusion malus for a document's introduction, which overlaps every section."
+    )
+    scope_probability: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Minimum probability from the scope classifier for a question to be in scope (0 turns it off).",
+    )
+    scope_training_file: Path | None = Field(
+        default=None,
+        description="Labelled questions for the scope classifier, trained at index build; default assistant/data/scope_training.jsonl.",
     )
     scope_threshold: float = Field(
         default=0.845,

@@ -18,6 +18,8 @@ from .errors import AssistantError
 
 DEFAULT_EVAL_SET = PROJECT_ROOT / "eval" / "questions"
 ARTICLE_EVAL_SET = PROJECT_ROOT / "eval" / "article" / "questions.jsonl"
+# Written after retrieval and scope were tuned on DEFAULT_EVAL_SET, never used to tune them.
+HELDOUT_EVAL_SET = PROJECT_ROOT / "eval" / "heldout"
 _CITATION = re.compile(r"\[(\d+)\]")
 _URL = re.compile(r"https?://[^\s)\]>\"']+")
 

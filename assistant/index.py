@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from .chunking import Chunk
 from .embeddings import EmbeddingSpec, PackagedEmbeddings, package_version
+from .scope import SCOPE_FILE, ScopeModel, read_scope_model
 from .errors import (
     REBUILD_HINT,
     IndexBuildError,
@@ -36,8 +37,9 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: heading vectors in headings.index, the scope classifier in scope.json
 FAISS_FILE = "faiss.index"
+HEADINGS_FILE = "headings.index"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 
@@ -85,16 +87,27 @@ class IndexManifest(BaseModel):
 
 @dataclass
 class LoadedIndex:
-    """An index in memory: vectors for search and chunks in the same order."""
+    """An index in memory: passage vectors, heading vectors and chunks, all in the same order.
+
+    A chunk's heading ("title > section") is embedded on its own as well as inside the passage:
+    headings are the corpus's best summaries, and matching them separately lifts the right
+    section (eval/DECISIONS.md).
+    """
 
     manifest: IndexManifest
     faiss_index: faiss.Index
+    heading_index: faiss.Index
     chunks: list[Chunk]
     directory: Path
+    scope: ScopeModel
 
     @property
     def vectors(self) -> np.ndarray:
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+    @property
+    def heading_vectors(self) -> np.ndarray:
+        return self.heading_index.reconstruct_n(0, self.heading_index.ntotal)
 
 
 def _sha256_file(path: Path) -> str:
@@ -131,20 +144,25 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
             raise IndexCorruptError(f"{path} is missing or damaged (checksum mismatch): {REBUILD_HINT}")
     try:
         faiss_index = faiss.read_index(str(index_dir / FAISS_FILE))
+        heading_index = faiss.read_index(str(index_dir / HEADINGS_FILE))
+        scope = read_scope_model(index_dir / SCOPE_FILE)
         chunks = [
             Chunk(record["id"], record["text"], record["metadata"])
             for record in map(json.loads, (index_dir / CHUNKS_FILE).read_text("utf-8").splitlines())
         ]
-    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+    except (RuntimeError, ValueError, KeyError, TypeError, OSError) as exc:
         raise IndexCorruptError(f"the index in {index_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
-    if faiss_index.ntotal != len(chunks) or len(chunks) != manifest.chunk_count:
+    counts = {faiss_index.ntotal, heading_index.ntotal, len(chunks), manifest.chunk_count}
+    if len(counts) != 1:
         raise IndexCorruptError(
-            f"the index in {index_dir} is inconsistent ({faiss_index.ntotal} vectors, {len(chunks)} chunks, "
-            f"manifest says {manifest.chunk_count}): {REBUILD_HINT}"
+            f"the index in {index_dir} is inconsistent ({faiss_index.ntotal} vectors, {heading_index.ntotal} "
+            f"heading vectors, {len(chunks)} chunks, manifest says {manifest.chunk_count}): {REBUILD_HINT}"
         )
-    if faiss_index.d != manifest.dimension:
-        raise IndexCorruptError(f"the vectors in {index_dir} have {faiss_index.d} dims, not {manifest.dimension}: {REBUILD_HINT}")
-    return LoadedIndex(manifest, faiss_index, chunks, index_dir)
+    if {faiss_index.d, heading_index.d} != {manifest.dimension}:
+        raise IndexCorruptError(f"the vectors in {index_dir} do not have {manifest.dimension} dims: {REBUILD_HINT}")
+    if scope.embedding_model != manifest.embedding_model or len(scope.coef) != manifest.dimension:
+        raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its embedding model: {REBUILD_HINT}")
+    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope)
 
 
 def make_manifest(
@@ -174,21 +192,30 @@ def make_manifest(
     )
 
 
-def write_index(index_dir: Path, manifest: IndexManifest, chunks: list[Chunk], vectors: np.ndarray) -> None:
+def write_index(
+    index_dir: Path,
+    manifest: IndexManifest,
+    chunks: list[Chunk],
+    vectors: np.ndarray,
+    heading_vectors: np.ndarray,
+    scope: ScopeModel,
+) -> None:
     """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
     index_dir = Path(index_dir).resolve()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{index_dir.name}.build-", dir=index_dir.parent))
     try:
-        faiss_index = faiss.IndexFlatIP(manifest.dimension)
-        if len(vectors):
-            faiss_index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(faiss_index, str(staging / FAISS_FILE))
+        for name, matrix in ((FAISS_FILE, vectors), (HEADINGS_FILE, heading_vectors)):
+            flat = faiss.IndexFlatIP(manifest.dimension)
+            if len(matrix):
+                flat.add(np.ascontiguousarray(matrix, dtype=np.float32))
+            faiss.write_index(flat, str(staging / name))
+        (staging / SCOPE_FILE).write_text(scope.model_dump_json() + "\n", "utf-8")
         with (staging / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_record(), ensure_ascii=False, sort_keys=True) + "\n")
         manifest = manifest.model_copy(
-            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, CHUNKS_FILE)}}
+            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
         )
         # The manifest goes last: a folder without one is never taken for an index.
         (staging / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", "utf-8")
@@ -229,6 +256,9 @@ def recover_interrupted_swap(index_dir: Path) -> None:
         if index_dir.exists():
             shutil.rmtree(index_dir)
         os.replace(previous, index_dir)
+    elif previous.exists():  # died after the swap, while deleting the old index
+        log.info("removing %s left by an interrupted rebuild", previous)
+        shutil.rmtree(previous, ignore_errors=True)
     for stale in index_dir.parent.glob(f"{index_dir.name}.build-*"):
         log.info("removing %s left by an interrupted build", stale)
         shutil.rmtree(stale, ignore_errors=True)
@@ -273,14 +303,16 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def embed_chunks(embeddings: PackagedEmbeddings, chunks: list[Chunk], progress: bool = True, batch_size: int = 16) -> np.ndarray:
-    """Embed chunk texts in batches behind a progress bar (index builds take a while)."""
+def embed_texts(
+    embeddings: PackagedEmbeddings, texts: list[str], progress: bool = True, batch_size: int = 16, desc: str = "embedding"
+) -> np.ndarray:
+    """Embed passages in batches behind a progress bar (index builds take a while)."""
     from tqdm import tqdm
 
-    out = np.zeros((len(chunks), embeddings.spec.dimension), dtype=np.float32)
-    with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=not progress) as bar:
-        for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
-            out[start : start + len(batch)] = embeddings.embed_passages([c.embedding_text for c in batch])
+    out = np.zeros((len(texts), embeddings.spec.dimension), dtype=np.float32)
+    with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            out[start : start + len(batch)] = embeddings.embed_passages(batch)
             bar.update(len(batch))
     return out

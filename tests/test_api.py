@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -48,7 +49,9 @@ def test_openai_sdk_non_streamed(server: LiveServer):
     )
     text = completion.choices[0].message.content
     extra = completion.model_extra
-    assert "[1]" in text and extra["language"] == "fr" and extra["in_scope"] is True
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    assert cited and cited <= {s["n"] for s in extra["sources"]}
+    assert extra["language"] == "fr" and extra["in_scope"] is True
     assert extra["sources"][0]["n"] == 1 and extra["sources"][0]["source"].startswith("corpus/")
     assert [m.id for m in client.models.list().data] == ["mlcareer-assistant"]
 

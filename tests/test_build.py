@@ -195,7 +195,7 @@ def test_sigkill_while_embedding_leaves_the_previous_index_serving(tmp_path: Pat
 
     build = _Build("--source", str(generated), "--index-dir", str(index_dir))
     deadline = time.monotonic() + 180
-    while not re.search(rb"embedding:\s+\d+%\|[^|\r\n]*\|\s*[1-9]\d*/\d+", build.err):
+    while not re.search(rb"embedding passages:\s+\d+%\|[^|\r\n]*\|\s*[1-9]\d*/\d+", build.err):
         assert build.proc.poll() is None, build.err.decode(errors="replace")
         assert time.monotonic() < deadline, "the build never reported embedding progress"
         time.sleep(0.05)

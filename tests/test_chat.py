@@ -86,3 +86,18 @@ def test_follow_up_uses_the_conversation(article_assistant: Assistant):
     answer = article_assistant.ask("et les bibliothèques ?", history=history)
     assert answer.in_scope and "Programmation" in answer.sources[0].section
     assert answer.query.startswith("Quelles compétences en programmation")
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "expected"),
+    [
+        ("What maths do I need for machine learning?", "and for deep learning?", "deep-learning"),
+        ("Which books should I read to learn statistics?", "and for MLOps?", "mlops"),
+    ],
+)
+def test_follow_up_keeps_the_topic_but_searches_the_new_subject(shipped_assistant: Assistant, previous: str, follow_up: str, expected: str):
+    answer = shipped_assistant.ask(follow_up, history=[("user", previous), ("assistant", "…")])
+    assert answer.in_scope and answer.query.startswith(previous)
+    # The raw follow-up is searched too, so its subject is not drowned by the previous question.
+    about = [expected in f"{s.source} {s.section}".lower().replace(" ", "-") for s in answer.sources[:3]]
+    assert sum(about) >= 2, [(s.source, s.section) for s in answer.sources]

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.chunking import chunk_documents
 from assistant.config import PROJECT_ROOT
-from assistant.evaluation import ARTICLE_EVAL_SET, DEFAULT_EVAL_SET, load_eval_set
+from assistant.evaluation import ARTICLE_EVAL_SET, DEFAULT_EVAL_SET, HELDOUT_EVAL_SET, load_eval_set
 from assistant.sources import load_sources, split_front_matter
 
 RESOURCES = PROJECT_ROOT / "corpus" / "resources"
@@ -76,7 +76,9 @@ def test_the_article_states_its_origin():
     assert body.count("\n### ") == 9
 
 
-@pytest.mark.parametrize("eval_set", [DEFAULT_EVAL_SET, ARTICLE_EVAL_SET], ids=["full", "article"])
+@pytest.mark.parametrize(
+    "eval_set", [DEFAULT_EVAL_SET, ARTICLE_EVAL_SET, HELDOUT_EVAL_SET], ids=["full", "article", "heldout"]
+)
 def test_eval_set_points_at_real_sections(eval_set: Path):
     items = load_eval_set(eval_set)
     assert len({i.id for i in items}) == len(items)

@@ -41,7 +41,10 @@ def _eventually(check: Callable[[], bool], seconds: float = 30) -> None:
 @pytest.fixture()
 def live(tmp_path: Path) -> tuple[Settings, Path]:
     corpus = _corpus(tmp_path)
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", scope_threshold=0.0, index_reload_interval=0.2)
+    # A made-up corpus: both scope signals off, so every question is answered from it.
+    settings = Settings(
+        corpus_dir=corpus, index_dir=tmp_path / "index", scope_threshold=0.0, scope_probability=0.0, index_reload_interval=0.2
+    )
     build_index(settings=settings, progress=False)
     return settings, corpus
 
