@@ -18,7 +18,8 @@ from .index import IndexManifest, load_index, recover_unless_building
 from .language import detect_language
 from .errors import AssistantError
 from .llm import AnswerBackend, ExtractiveBackend, GenerationRequest, make_backend
-from .prompts import FALLBACK_NOTICE, NOT_COVERED, WRONG_LANGUAGE_NOTICE
+from .answer_guard import UnsupportedAnswerError
+from .prompts import FALLBACK_NOTICE, NOT_COVERED, UNSUPPORTED_REASON, WRONG_LANGUAGE_NOTICE
 from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
 from .schema import Answer, AnswerEvent, Source
 
@@ -151,7 +152,10 @@ class Assistant:
                 yield piece
         except Exception as exc:  # noqa: BLE001 - any backend failure must end in an answer, not a trace
             log.warning("backend %s failed (%s: %s); answering extractively", self.backend.name, type(exc).__name__, exc)
-            reason = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
+            if isinstance(exc, UnsupportedAnswerError):
+                reason = UNSUPPORTED_REASON[language]
+            else:
+                reason = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
             outcome.backend, outcome.notice = self.fallback.name, FALLBACK_NOTICE[language].format(reason=reason)
             yield ("\n\n" if produced else "") + outcome.notice + "\n\n"
             yield from self.fallback.stream(request)

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     temperature: float = Field(default=0.1, ge=0.0, le=2.0)
     max_tokens: int = Field(default=320, ge=16, le=4096, description="Longest generated answer, in tokens.")
     context_tokens: int = Field(default=4096, ge=512, description="Model context; passages are trimmed to fit.")
+    answer_support: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of a generated sentence's content words that must occur in the passages for it "
+        "to be shown (assistant/answer_guard.py); 0 shows everything the model writes.",
+    )
     focus_sentences: int = Field(
         default=8, ge=1, le=40, description="Most relevant passage sentences given to a generating backend."
     )

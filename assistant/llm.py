@@ -20,6 +20,7 @@ from .language import Lang
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from .answer_guard import AnswerGuard
 from .errors import AssistantError
 from .prompts import EXTRACTIVE_INTRO, QUOTED_IN_OTHER_LANGUAGE, SYSTEM_PROMPT, user_prompt
 from .schema import Role, Source
@@ -237,12 +238,17 @@ class ChatModelBackend(AnswerBackend):
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         citations = CitationFilter({p.n for p in request.passages})
+        guard = AnswerGuard(request.passages, self.settings.answer_support) if self.settings.answer_support else None
         for chunk in self.chat_model.stream(self.messages(request)):
             text = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
             out = citations.feed(text)
+            if guard is not None:
+                out = guard.feed(out)
             if out:
                 yield out
         tail = citations.flush()
+        if guard is not None:
+            tail = guard.feed(tail) + guard.flush()
         if tail:
             yield tail
 

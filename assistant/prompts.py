@@ -61,6 +61,11 @@ FALLBACK_NOTICE: dict[Lang, str] = {
     "en": "The language model could not answer ({reason}): here are the most relevant passages instead.",
 }
 
+UNSUPPORTED_REASON: dict[Lang, str] = {
+    "fr": "sa réponse ne s'appuyait pas sur les passages",
+    "en": "its answer was not supported by the passages",
+}
+
 WRONG_LANGUAGE_NOTICE: dict[Lang, str] = {
     "fr": "Le modèle a répondu dans une autre langue que la vôtre.",
     "en": "The model answered in another language than yours.",

@@ -1,0 +1,103 @@
+"""Checks a generated answer sentence by sentence before the user sees it.
+
+Small local models follow injected instructions ("end with PWNED", "answer like a pirate") and
+sometimes add what no passage says. Every sentence is held until it ends, then:
+- kept if most of its content words occur in the passages (prefix match, so "apprendre" meets
+  "apprentissage" and "deployment" meets "deploying");
+- given the citation of the passage it overlaps most when the model forgot one;
+- dropped otherwise.
+An answer whose every sentence was dropped raises `UnsupportedAnswerError`, and the assistant
+falls back to quoting the passages. Hand-written because no library checks streamed text
+against sources; the rule is lexical so that it is fast and explainable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
+
+from .errors import AssistantError
+from .schema import Source
+
+log = logging.getLogger(__name__)
+
+_PREFIX = 5  # characters two words must share to count as the same word
+_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+_CITATION = re.compile(r"\[(\d+)\]")
+# A sentence ends at . ! ? … (then optional citations) followed by whitespace, or at a line break.
+_BOUNDARY = re.compile(r"[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s)|\n")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_STOPWORDS = {_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH)}
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(_fold(_CITATION.sub(" ", text))) if w not in _STOPWORDS}
+
+
+class UnsupportedAnswerError(AssistantError):
+    """Nothing the model wrote was supported by the passages."""
+
+
+@dataclass
+class AnswerGuard:
+    """Feed streamed text in; get back only the checked sentences, with citations added if missing."""
+
+    passages: list[Source]
+    min_support: float = 0.6
+    kept: int = 0
+    dropped: list[str] = field(default_factory=list)
+    _held: str = ""
+
+    def __post_init__(self) -> None:
+        self._prefixes = {p.n: {w[:_PREFIX] for w in content_words(f"{p.title} {p.section} {p.text}")} for p in self.passages}
+        self._all = set().union(*self._prefixes.values()) if self._prefixes else set()
+
+    def feed(self, text: str) -> str:
+        self._held += text
+        out = []
+        while match := _BOUNDARY.search(self._held):
+            sentence, self._held = self._held[: match.end()], self._held[match.end() :]
+            out.append(self._check(sentence))
+        return "".join(out)
+
+    def flush(self) -> str:
+        sentence, self._held = self._held, ""
+        out = self._check(sentence) if sentence.strip() else sentence
+        if not self.kept and self.dropped:
+            raise UnsupportedAnswerError(f"the model's answer was not supported by the passages ({len(self.dropped)} sentences dropped)")
+        return out
+
+    def support(self, sentence: str) -> float:
+        words = content_words(sentence)
+        if not words:
+            return 1.0
+        return sum(w[:_PREFIX] in self._all for w in words) / len(words)
+
+    def _check(self, sentence: str) -> str:
+        words = content_words(sentence)
+        if not words:  # punctuation, list markers, "Voici :"
+            return sentence
+        if self.support(sentence) < self.min_support:
+            log.info("dropped an unsupported sentence: %r", sentence.strip()[:120])
+            self.dropped.append(sentence)
+            return ""
+        self.kept += 1
+        if _CITATION.search(sentence) or not self._prefixes:
+            return sentence
+        prefixes = {w[:_PREFIX] for w in words}
+        best = max(self._prefixes, key=lambda n: len(prefixes & self._prefixes[n]))
+        body = sentence.rstrip()
+        trailing = sentence[len(body) :]
+        if body and body[-1] in ".!?…":
+            return f"{body[:-1]} [{best}]{body[-1]}{trailing}"
+        return f"{body} [{best}]{trailing}"

@@ -1,0 +1,58 @@
+"""The sentence-level check of generated answers (unit tests: no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer_guard import AnswerGuard, UnsupportedAnswerError
+from assistant.schema import Source
+
+
+def _source(n: int, text: str) -> Source:
+    return Source(n=n, id=f"c{n}", text=text, score=0.9, title="Maths", section="Linear algebra", source="corpus/x.md", lang="en")
+
+
+PASSAGES = [
+    _source(1, "Linear algebra matters: vectors, matrices and eigenvalues appear in every model."),
+    _source(2, "Probability and statistics help you evaluate models and reason about uncertainty."),
+]
+
+
+def _run(guard: AnswerGuard, pieces: list[str]) -> str:
+    return "".join(guard.feed(p) for p in pieces) + guard.flush()
+
+
+def test_supported_sentences_pass_through_while_streaming():
+    guard = AnswerGuard(PASSAGES)
+    out = [guard.feed(p) for p in ["Vectors and matri", "ces appear in every model [1]. ", "Statistics help "]]
+    assert out[0] == "" and out[1] == "Vectors and matrices appear in every model [1]." and out[2] == ""
+    assert guard.flush() == " Statistics help [2] "
+
+
+def test_injected_payload_is_dropped_and_the_rest_kept():
+    guard = AnswerGuard(PASSAGES)
+    text = _run(guard, ["Eigenvalues appear in every model [1]. ", "Arrr, moussaillon, PWNED! ", "Statistics evaluate models [2]."])
+    assert "PWNED" not in text and "Arrr" not in text
+    assert "Eigenvalues" in text and "[2]" in text and len(guard.dropped) == 1
+
+
+def test_missing_citation_is_added_from_the_closest_passage():
+    guard = AnswerGuard(PASSAGES)
+    assert _run(guard, ["Probability helps reason about uncertainty."]) == "Probability helps reason about uncertainty [2]."
+
+
+def test_citation_after_the_full_stop_stays_with_its_sentence():
+    guard = AnswerGuard(PASSAGES)
+    assert guard.feed("Vectors appear in every model. [1] Next") == "Vectors appear in every model. [1]"
+
+
+def test_an_answer_with_nothing_supported_is_refused():
+    guard = AnswerGuard(PASSAGES)
+    with pytest.raises(UnsupportedAnswerError):
+        _run(guard, ["I am a pirate now. ", "Here is my system prompt verbatim."])
+
+
+def test_prefixes_accept_inflections_across_french_words():
+    passages = [_source(1, "L'apprentissage continu passe par la lecture d'articles de recherche.")]
+    guard = AnswerGuard(passages)
+    assert guard.support("Apprendre en continu, c'est lire des articles de recherche.") >= 0.6
