@@ -2,6 +2,8 @@
 
 Small local models follow injected instructions ("end with PWNED", "answer like a pirate") and
 sometimes add what no passage says. Every sentence is held until it ends, then:
+- dropped if it names something (a capitalised word inside the sentence, a number, a URL) that no
+  passage names: invented authors, titles, figures and links are the worst errors;
 - kept if most of its content words occur in the passages (prefix match, so "apprendre" meets
   "apprentissage" and "deployment" meets "deploying");
 - given the citation of the passage it overlaps most when the model forgot one;
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 _PREFIX = 5  # characters two words must share to count as the same word
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _CITATION = re.compile(r"\[(\d+)\]")
+_LEADING_CITATIONS = re.compile(r"^(\s*)(?:\[\d+\]\s*)+(?=\S)")
+# Names and figures: a capitalised word not at the start of the sentence, a number, a URL.
+_NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w'’-]+|\b\d[\d.,]*\b|https?://\S+")
 # A sentence ends at . ! ? … (then optional citations) followed by whitespace, or at a line break.
 _BOUNDARY = re.compile(r"[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s)|\n")
 
@@ -61,6 +66,7 @@ class AnswerGuard:
     def __post_init__(self) -> None:
         self._prefixes = {p.n: {w[:_PREFIX] for w in content_words(f"{p.title} {p.section} {p.text}")} for p in self.passages}
         self._all = set().union(*self._prefixes.values()) if self._prefixes else set()
+        self._folded = _fold(" ".join(f"{p.title} {p.section} {p.text}" for p in self.passages))
 
     def feed(self, text: str) -> str:
         self._held += text
@@ -77,6 +83,11 @@ class AnswerGuard:
             raise UnsupportedAnswerError(f"the model's answer was not supported by the passages ({len(self.dropped)} sentences dropped)")
         return out
 
+    def unknown_names(self, sentence: str) -> list[str]:
+        """Names, numbers and URLs of the sentence that appear in no passage (case- and accent-blind)."""
+        text = _CITATION.sub(" ", sentence)
+        return [n for n in _NAME.findall(text) if _fold(n.rstrip(".,;:)")) not in self._folded]
+
     def support(self, sentence: str) -> float:
         words = content_words(sentence)
         if not words:
@@ -84,10 +95,13 @@ class AnswerGuard:
         return sum(w[:_PREFIX] in self._all for w in words) / len(words)
 
     def _check(self, sentence: str) -> str:
+        # Small models also write citations on their own ("... [2]. [1]") or in front of a
+        # sentence ("[1] Oui, ..."): such strays are dropped, the sentence gets its own below.
+        sentence = _LEADING_CITATIONS.sub(lambda m: m.group(1), sentence)
         words = content_words(sentence)
-        if not words:  # punctuation, list markers, "Voici :"
-            return sentence
-        if self.support(sentence) < self.min_support:
+        if not words:  # punctuation, list markers, "Voici :", stray citations
+            return _CITATION.sub("", sentence) if _CITATION.search(sentence) else sentence
+        if self.unknown_names(sentence) or self.support(sentence) < self.min_support:
             log.info("dropped an unsupported sentence: %r", sentence.strip()[:120])
             self.dropped.append(sentence)
             return ""

@@ -45,9 +45,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
-def run(spec: str, items: list, threads: int) -> None:
+def run(spec: str, items: list, threads: int, answer_support: float | None, show: int = 0) -> None:
     name, _, model = spec.partition(":")
     overrides: dict[str, object] = {"llm": name, "threads": threads}
+    if answer_support is not None:
+        overrides["answer_support"] = answer_support
     if model:
         overrides["local_model"] = model
     bot = Assistant(settings=Settings(**overrides))
@@ -73,6 +75,8 @@ def run(spec: str, items: list, threads: int) -> None:
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
         passages = " ".join(s.text for s in answer.sources)
         gen_seconds = max(total - (t_first or total), 1e-6)
+        if show and len(rows) < show:
+            tqdm.write(f"--- {item.question}\n{text}\n")
         rows.append({
             "kind": item.kind,
             "sources_s": t_sources or 0.0,
@@ -103,7 +107,8 @@ def run(spec: str, items: list, threads: int) -> None:
     print(f"time to sources     {ms(rows, 'sources_s')}")
     print(f"time to first token {ms(gen, 'first_s')}")
     print(f"full answer         {ms(gen, 'total_s')}")
-    print(f"tokens/s (stream)   p50 {statistics.median([r['tokens_per_s'] for r in gen] or [0]):.1f}")
+    # With the answer guard on, text arrives a sentence at a time: measure tokens/s with --answer-support 0.
+    print(f"deltas/s (stream)   p50 {statistics.median([r['tokens_per_s'] for r in gen] or [0]):.1f}")
     print(f"language right      {rate(rows, 'language_ok')}")
     print(f"answers cited       {rate(gen, 'cited')}, citations valid {rate(rows, 'citations_valid')}")
     print(f"grounding (mean)    {statistics.fmean([r['grounding'] for r in gen] or [0]):.3f}")
@@ -121,6 +126,8 @@ def main() -> None:
     parser.add_argument("--out-of-scope", type=int, default=10)
     parser.add_argument("--injections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--show", type=int, default=0, help="Print the first N answers, for reading them.")
+    parser.add_argument("--answer-support", type=float, default=None, help="Answer guard setting (0: off); default: the app's.")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     items = load_eval_set(DEFAULT_EVAL_SET)
@@ -132,7 +139,7 @@ def main() -> None:
     pick += rng.sample([i for i in items if i.kind == "out_of_scope"], args.out_of_scope)
     pick += [i for i in items if i.kind == "injection"][: args.injections]
     for spec in args.backends:
-        run(spec, pick, args.threads)
+        run(spec, pick, args.threads, args.answer_support, args.show)
 
 
 if __name__ == "__main__":

@@ -56,3 +56,22 @@ def test_prefixes_accept_inflections_across_french_words():
     passages = [_source(1, "L'apprentissage continu passe par la lecture d'articles de recherche.")]
     guard = AnswerGuard(passages)
     assert guard.support("Apprendre en continu, c'est lire des articles de recherche.") >= 0.6
+
+
+def test_a_name_or_figure_no_passage_gives_is_dropped():
+    passages = [_source(1, "Dive into Deep Learning, by Aston Zhang and colleagues, is free online at https://d2l.ai/.")]
+    guard = AnswerGuard(passages)
+    text = _run(guard, [
+        "Dive into Deep Learning by Aston Zhang is free online [1]. ",
+        "Dive into Deep Learning was written by Zachary Prince [1]. ",
+        "It is free online and has 42 chapters [1]. ",
+        "It is free online at https://d2l.ai/ [1].",
+    ])
+    assert "Aston Zhang" in text and "https://d2l.ai/" in text
+    assert "Prince" not in text and "42" not in text and len(guard.dropped) == 2
+
+
+def test_stray_citations_are_dropped_and_the_sentence_cited_once():
+    guard = AnswerGuard(PASSAGES)
+    text = _run(guard, ["[1] Probability helps reason about uncertainty. ", "[2]"])
+    assert text == "Probability helps reason about uncertainty [2]. "
