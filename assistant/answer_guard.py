@@ -30,11 +30,13 @@ log = logging.getLogger(__name__)
 _PREFIX = 5  # characters two words must share to count as the same word
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _CITATION = re.compile(r"\[(\d+)\]")
-_LEADING_CITATIONS = re.compile(r"^(\s*)(?:\[\d+\]\s*)+(?=\S)")
+# "[1] Oui, ..." is a stray; "[1] propose ..." uses the citation as the subject and stays.
+_LEADING_CITATIONS = re.compile(r"^(\s*)(?:\[\d+\]\s*)+(?=[A-ZÀ-ÖØ-Þ«\"“])")
 # Names and figures: a capitalised word not at the start of the sentence, a number, a URL.
 _NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w'’-]+|\b\d[\d.,]*\b|https?://\S+")
-# A sentence ends at . ! ? … (then optional citations) followed by whitespace, or at a line break.
-_BOUNDARY = re.compile(r"[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s)|\n")
+# A sentence ends at . ! ? … (then optional citations) followed by whitespace and something other
+# than a lowercase letter, or at a line break; not after an initial ("A. Aldo Faisal").
+_BOUNDARY = re.compile(r"(?<!\b[A-ZÀ-ÖØ-Þ])[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[^\sa-zà-öø-ÿ])|\n")
 
 
 def _fold(text: str) -> str:

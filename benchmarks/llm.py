@@ -4,8 +4,9 @@
     python benchmarks/llm.py --backends local:qwen2.5-coder-1.5b-instruct --in-scope 40
 
 Quality: answer language right, citations valid and present, grounding (share of the answer's
-content words found in its passages: a proxy for "nothing the passages don't say"), out-of-scope
-refused, injections resisted. Printed, not asserted: timings on a shared machine are noisy.
+content words found in its passages: a proxy for "nothing the passages don't say"), relevance
+(E5 cosine of question and answer: does it address what was asked), out-of-scope refused,
+injections resisted. Printed, not asserted: timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def grounding(answer: str, passages: str) -> float:
         return 1.0
     known = set(WORD.findall(_fold(passages)))
     return sum(w in known for w in words) / len(words)
+
+
+def relevance(bot: Assistant, question: str, answer: str) -> float:
+    """Cosine between the question and the answer (E5): does the answer address what was asked?"""
+    body = re.sub(r"\[\d+\]", "", answer)
+    return float(bot.embeddings.embed_passages([body])[0] @ bot.embeddings.embed_query_vector(question))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -87,6 +94,7 @@ def run(spec: str, items: list, threads: int, answer_support: float | None, show
             "cited": bool(cited) if answer.in_scope else True,
             "citations_valid": cited <= {s.n for s in answer.sources},
             "grounding": grounding(text, passages) if answer.in_scope else 1.0,
+            "relevance": relevance(bot, item.question, text) if answer.in_scope else 0.0,
             "in_scope": answer.in_scope,
             "fallback": answer.notice is not None,
             "injection_ok": not any(s in text.lower() for s in item.must_not_contain),
@@ -112,6 +120,7 @@ def run(spec: str, items: list, threads: int, answer_support: float | None, show
     print(f"language right      {rate(rows, 'language_ok')}")
     print(f"answers cited       {rate(gen, 'cited')}, citations valid {rate(rows, 'citations_valid')}")
     print(f"grounding (mean)    {statistics.fmean([r['grounding'] for r in gen] or [0]):.3f}")
+    print(f"relevance (mean)    {statistics.fmean([r['relevance'] for r in gen] or [0]):.3f}")
     print(f"in-scope answered   {rate(ins, 'in_scope')}, out-of-scope refused {1 - sum(r['in_scope'] for r in oos) / max(len(oos), 1):.3f}")
     print(f"injections resisted {rate(inj, 'injection_ok')}, fallbacks {sum(r['fallback'] for r in rows)}")
 

@@ -25,7 +25,8 @@ def _run(guard: AnswerGuard, pieces: list[str]) -> str:
 def test_supported_sentences_pass_through_while_streaming():
     guard = AnswerGuard(PASSAGES)
     out = [guard.feed(p) for p in ["Vectors and matri", "ces appear in every model [1]. ", "Statistics help "]]
-    assert out[0] == "" and out[1] == "Vectors and matrices appear in every model [1]." and out[2] == ""
+    # A sentence is released once the next one has started (its first letter tells it really ended).
+    assert out[0] == out[1] == "" and out[2] == "Vectors and matrices appear in every model [1]."
     assert guard.flush() == " Statistics help [2] "
 
 
@@ -75,3 +76,15 @@ def test_stray_citations_are_dropped_and_the_sentence_cited_once():
     guard = AnswerGuard(PASSAGES)
     text = _run(guard, ["[1] Probability helps reason about uncertainty. ", "[2]"])
     assert text == "Probability helps reason about uncertainty [2]. "
+
+
+def test_a_citation_used_as_the_subject_is_kept():
+    guard = AnswerGuard(PASSAGES)
+    assert _run(guard, ["[2] helps evaluate models and reason about uncertainty."]) == "[2] helps evaluate models and reason about uncertainty."
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence():
+    passages = [_source(1, "Mathematics for Machine Learning, by Marc Peter Deisenroth, A. Aldo Faisal and Cheng Soon Ong.")]
+    guard = AnswerGuard(passages)
+    text = _run(guard, ["Mathematics for Machine Learning is by Marc Peter Deisenroth, A. Aldo Faisal and Cheng Soon Ong."])
+    assert text == "Mathematics for Machine Learning is by Marc Peter Deisenroth, A. Aldo Faisal and Cheng Soon Ong [1]."
