@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .answer_guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
 from .conversation import condense_question, validate_history, validate_question
@@ -18,7 +19,6 @@ from .index import IndexManifest, load_index, recover_unless_building
 from .language import detect_language
 from .errors import AssistantError
 from .llm import AnswerBackend, ExtractiveBackend, GenerationRequest, make_backend
-from .answer_guard import UnsupportedAnswerError
 from .prompts import FALLBACK_NOTICE, NOT_COVERED, UNSUPPORTED_REASON, WRONG_LANGUAGE_NOTICE
 from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
 from .schema import Answer, AnswerEvent, Source
@@ -206,7 +206,7 @@ class Assistant:
         query = condense_question(question, turns)
         searcher = self._searcher
         # A follow-up is searched both as it was typed and with the previous question in front:
-        # the scores add up, so passages about both ("books" + "MLOps") rise above either alone.
+        # their scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
         queries = [query] if query == question else [query, question]
         hits = searcher.search(queries, k or self.settings.top_k, language=language)
         in_scope = self._in_scope(searcher, query, hits)

@@ -61,6 +61,11 @@ class PackagedEmbeddings(Embeddings):
                     self._queries.popitem(last=False)
             return cached
 
+    def clear_query_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure a cold search with it)."""
+        with self._lock:
+            self._queries.clear()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed passages (with the model's passage prefix)."""
         return self.embed_passages(texts).tolist()
