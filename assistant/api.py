@@ -169,6 +169,8 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
             "index_built_at": manifest.built_at,
             "backend": assistant.backend.name,
             "warming_up": assistant.warming_up,
+            # A rebuilt index that failed verification: the previous one is still served.
+            "index_reload_error": assistant.index_reload_error,
         }
 
     @app.get("/api/index", dependencies=api, responses=ERRORS, tags=["index"])

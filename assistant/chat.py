@@ -101,6 +101,11 @@ class Assistant:
         return self._watcher.reload()
 
     @property
+    def index_reload_error(self) -> str | None:
+        """Why the index on disk could not be served, while the previous one still is (None: all well)."""
+        return self._watcher.last_error
+
+    @property
     def manifest(self) -> IndexManifest:
         return self._searcher.index.manifest
 

@@ -82,7 +82,7 @@ def test_a_broken_index_on_disk_is_not_served(live: tuple[Settings, Path], tmp_p
     os.replace(other, settings.index_dir)
 
     assert bot.reload_index() is False
-    assert "checksum" in (bot._watcher.last_error or "")
+    assert "checksum" in (bot.index_reload_error or "")
     assert bot.manifest.chunk_count == old_count and "testing.md" in _sources(bot, "unit tests")
 
     # The next good build is picked up.
@@ -90,6 +90,7 @@ def test_a_broken_index_on_disk_is_not_served(live: tuple[Settings, Path], tmp_p
     os.replace(tmp_path / "aside", settings.index_dir)
     build_index(settings=settings, progress=False)
     assert bot.reload_index() is True and bot.manifest.chunk_count == old_count + 1
+    assert bot.index_reload_error is None
 
 
 def test_a_live_server_serves_the_new_index(live: tuple[Settings, Path]):
@@ -113,5 +114,24 @@ def test_a_live_server_serves_the_new_index(live: tuple[Settings, Path]):
         assert any(source.endswith("quokkaflow.md") for source in manifest["sources"])
         reply = httpx.post(f"{server.url}/api/ask", json={"question": f"What do {NEW_TERM} pipelines do?"}, timeout=60).json()
         assert reply["sources"][0]["source"].endswith("quokkaflow.md")
+    finally:
+        server.stop()
+
+
+def test_healthz_reports_an_index_that_could_not_be_served(live: tuple[Settings, Path], tmp_path: Path):
+    settings, corpus = live
+    bot = Assistant(settings=settings.model_copy(update={"index_reload_interval": 0.0}))
+    server = LiveServer(create_app(bot, settings, with_ui=False))
+    try:
+        assert httpx.get(f"{server.url}/healthz", timeout=30).json()["index_reload_error"] is None
+        (corpus / "quokkaflow.md").write_text(NEW_DOC, "utf-8")
+        other = tmp_path / "other-index"
+        build_index(settings=settings.model_copy(update={"index_dir": other}), progress=False)
+        (other / "chunks.jsonl").write_text("damaged\n", "utf-8")
+        shutil.rmtree(settings.index_dir)
+        os.replace(other, settings.index_dir)
+        assert bot.reload_index() is False
+        health = httpx.get(f"{server.url}/healthz", timeout=30).json()
+        assert health["status"] == "ok" and "mlcareer index build" in health["index_reload_error"]
     finally:
         server.stop()
