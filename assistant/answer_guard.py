@@ -33,7 +33,8 @@ _CITATION = re.compile(r"\[(\d+)\]")
 # "[1] Oui, ..." is a stray; "[1] propose ..." uses the citation as the subject and stays.
 _LEADING_CITATIONS = re.compile(r"^(\s*)(?:\[\d+\]\s*)+(?=[A-ZÀ-ÖØ-Þ«\"“])")
 # Names and figures: a capitalised word not at the start of the sentence, a number, a URL.
-_NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w'’-]+|\b\d[\d.,]*\b|https?://\S+")
+# Shouted words count too, wherever they are ("PWNED", "ACCÈS ADMIN"); two-letter ones (ML, AI) do not.
+_NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w'’-]{2,}|\b[A-ZÀ-ÖØ-Þ]{4,}\b|\b\d[\d.,]*\b|https?://\S+")
 # A sentence ends at . ! ? … (then optional citations) followed by whitespace and something other
 # than a lowercase letter, or at a line break; not after an initial ("A. Aldo Faisal").
 _BOUNDARY = re.compile(r"(?<!\b[A-ZÀ-ÖØ-Þ])[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[^\sa-zà-öø-ÿ])|\n")
@@ -61,13 +62,18 @@ class AnswerGuard:
 
     passages: list[Source]
     min_support: float = 0.6
+    # The answer's language: words are compared with the passages in it. When every passage is in
+    # the other language, only names, numbers and URLs can be compared, so only they are checked.
+    language: str | None = None
     kept: int = 0
     dropped: list[str] = field(default_factory=list)
     _held: str = ""
 
     def __post_init__(self) -> None:
         self._prefixes = {p.n: {w[:_PREFIX] for w in content_words(f"{p.title} {p.section} {p.text}")} for p in self.passages}
-        self._all = set().union(*self._prefixes.values()) if self._prefixes else set()
+        same = [p.n for p in self.passages if self.language is None or p.lang == self.language]
+        self._all = set().union(*(self._prefixes[n] for n in same)) if same else set()
+        self._compare_words = bool(same)
         self._folded = _fold(" ".join(f"{p.title} {p.section} {p.text}" for p in self.passages))
 
     def feed(self, text: str) -> str:
@@ -92,7 +98,7 @@ class AnswerGuard:
 
     def support(self, sentence: str) -> float:
         words = content_words(sentence)
-        if not words:
+        if not words or not self._compare_words:
             return 1.0
         return sum(w[:_PREFIX] in self._all for w in words) / len(words)
 

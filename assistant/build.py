@@ -28,7 +28,7 @@ from .index import (
 from .scope import DEFAULT_TRAINING_FILE, ScopeModel, training_digest
 from .scope import train as train_scope
 from .source_list import default_sources
-from .sources import SkippedSource, SourceRequest, corpus_hash, limits_from_settings, load_sources
+from .sources import MISSING_SOURCE, SkippedSource, SourceRequest, content_hash_of, limits_from_settings, load_sources
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[SkippedSource] = field(default_factory=list)
+    kept: list[SkippedSource] = field(default_factory=list)
     chunks: int = 0
     embedded_chunks: int = 0
     reused_chunks: int = 0
@@ -69,11 +70,12 @@ class BuildReport:
         lines = [
             head,
             f"sources: {len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped",
+            f"{len(self.unchanged)} unchanged, {len(self.kept)} kept from the previous index, {len(self.skipped)} skipped",
             *_names("added", self.added),
             *_names("updated", self.updated),
             *_names("removed", self.removed),
         ]
+        lines += [f"  kept the previously indexed version of {s.source}: {s.reason}" for s in self.kept]
         lines += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
         return "\n".join(lines)
 
@@ -110,15 +112,19 @@ def build_index(
                 f"nothing could be indexed ({reasons}); the existing index is unchanged: "
                 f"point --source at .md, .txt, .html, .pdf or .docx files, folders or http(s) URLs"
             )
-        chunks = _unique(chunk_documents(documents, settings.chunk_size, settings.chunk_overlap))
         previous = _previous_index(target, spec)
+        carried, kept = _carry_over(previous, skipped)
+        skipped = [s for s in skipped if s not in kept]
+        chunks = _unique(chunk_documents(documents, settings.chunk_size, settings.chunk_overlap) + carried)
         reusable, headings = ({}, {}) if full or previous is None else _reusable_vectors(previous)
         todo = [c for c in chunks if reusable.get(c.id, (None,))[0] != c.embedding_text]
         new_headings = sorted({c.heading for c in chunks} - set(headings))
         log.info("%d chunks, %d to embed, %d new headings", len(chunks), len(todo), len(new_headings))
 
         entries = _source_entries(documents, chunks)
-        chash = corpus_hash(documents)
+        if previous is not None:
+            entries.update({s.source: previous.manifest.sources[s.source] for s in kept})
+        chash = content_hash_of((source, entry.content_hash) for source, entry in entries.items())
         old_sources = previous.manifest.sources if previous is not None else {}
         written = full or previous is None or not _same_index(previous, chunks, chash, entries, settings)
         if written:
@@ -134,10 +140,13 @@ def build_index(
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
             write_index(target, manifest, chunks, matrix, heading_matrix, scope_model)
 
-    report = BuildReport(index_dir=target, skipped=skipped, chunks=len(chunks), written=written)
+    report = BuildReport(index_dir=target, skipped=skipped, kept=kept, chunks=len(chunks), written=written)
     report.embedded_chunks = len(todo) if written else 0
     report.reused_chunks = len(chunks) - report.embedded_chunks
+    kept_names = {s.source for s in kept}
     for source, entry in entries.items():
+        if source in kept_names:
+            continue
         old = old_sources.get(source)
         bucket = report.added if old is None else report.unchanged if old.content_hash == entry.content_hash else report.updated
         bucket.append(source)
@@ -145,6 +154,21 @@ def build_index(
     report.seconds = time.perf_counter() - started
     log.info("build done in %.1f s: %d chunks, %d embedded", report.seconds, report.chunks, report.embedded_chunks)
     return report
+
+
+def _carry_over(previous: LoadedIndex | None, skipped: list[SkippedSource]) -> tuple[list[Chunk], list[SkippedSource]]:
+    """Sources that failed to load this time but are in the previous index keep their chunks there.
+
+    A URL down for an hour or a file caught half-written must not vanish from the index; a path
+    that no longer exists is a removal, not a failure, and is dropped.
+    """
+    if previous is None:
+        return [], []
+    kept = [s for s in skipped if s.source in previous.manifest.sources and s.reason != MISSING_SOURCE]
+    names = {s.source for s in kept}
+    for s in kept:
+        log.warning("keeping the previously indexed version of %s: %s", s.source, s.reason)
+    return [c for c in previous.chunks if str(c.metadata.get("source")) in names], kept
 
 
 def _scope_model(previous: LoadedIndex | None, settings: Settings, progress: bool) -> ScopeModel:

@@ -238,7 +238,11 @@ class ChatModelBackend(AnswerBackend):
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         citations = CitationFilter({p.n for p in request.passages})
-        guard = AnswerGuard(request.passages, self.settings.answer_support) if self.settings.answer_support else None
+        guard = (
+            AnswerGuard(request.passages, self.settings.answer_support, request.language)
+            if self.settings.answer_support
+            else None
+        )
         for chunk in self.chat_model.stream(self.messages(request)):
             text = chunk.text if isinstance(chunk.text, str) else str(chunk.content)
             out = citations.feed(text)

@@ -51,6 +51,9 @@ __all__ = [
 ]
 
 
+MISSING_SOURCE = "no such file or folder"
+
+
 @dataclass(frozen=True)
 class SkippedSource:
     """A source that could not be indexed, and why (shown in the build summary)."""
@@ -176,7 +179,7 @@ def _expand(request: SourceRequest, limits: SourceLimits) -> Iterator[tuple[str,
         return
     root = Path(request.location)
     if not root.exists() and not root.is_symlink():
-        yield display_path(root), _raise("no such file or folder")
+        yield display_path(root), _raise(MISSING_SOURCE)
         return
     for path in iter_source_files([root]):
         yield display_path(path), lambda path=path: _load_file(path, request, limits)  # type: ignore[misc]
@@ -224,7 +227,12 @@ def load_text_file(path: Path) -> Document:
 
 def corpus_hash(documents: Iterable[Document]) -> str:
     """One hash over every source's name and content: changes whenever the corpus does."""
+    return content_hash_of((str(d.metadata["source"]), str(d.metadata["content_hash"])) for d in documents)
+
+
+def content_hash_of(pairs: Iterable[tuple[str, str]]) -> str:
+    """The corpus hash from (source, content hash) pairs, e.g. a manifest's sources."""
     digest = hashlib.sha256()
-    for source, chash in sorted({(str(d.metadata["source"]), str(d.metadata["content_hash"])) for d in documents}):
+    for source, chash in sorted(set(pairs)):
         digest.update(f"{source}\0{chash}\n".encode())
     return digest.hexdigest()

@@ -88,3 +88,17 @@ def test_initials_and_abbreviations_do_not_end_a_sentence():
     guard = AnswerGuard(passages)
     text = _run(guard, ["Mathematics for Machine Learning is by Marc Peter Deisenroth, A. Aldo Faisal and Cheng Soon Ong."])
     assert text == "Mathematics for Machine Learning is by Marc Peter Deisenroth, A. Aldo Faisal and Cheng Soon Ong [1]."
+
+
+def test_shouted_payload_at_the_start_of_a_sentence_is_dropped():
+    guard = AnswerGuard(PASSAGES)
+    text = _run(guard, ["Statistics help evaluate models [2]. ", "PWNED [2]."])
+    assert "PWNED" not in text and "Statistics" in text
+
+
+def test_passages_in_the_other_language_are_checked_on_names_only():
+    french = [Source(n=1, id="c1", text="Python et SQL sont indispensables ; TensorFlow et PyTorch aussi.", score=0.9,
+                     title="Programmation", section="", source="corpus/x.md", lang="fr")]
+    guard = AnswerGuard(french, language="en")
+    text = _run(guard, ["An ML engineer should know Python and SQL [1]. ", "Also learn Rust and Julia [1]."])
+    assert "Python and SQL" in text and "Rust" not in text

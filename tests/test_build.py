@@ -107,7 +107,7 @@ def test_cli_summary_names_changes_and_exits_non_zero_only_when_nothing_was_inde
     (src / "c.md").write_text("# C\n\nShadow deployments compare models on live traffic.\n", "utf-8")
     proc = _cli("index", "build", "--source", str(src), "--index-dir", str(index_dir))
     assert proc.returncode == 0, proc.stderr
-    assert "1 added, 1 updated, 1 removed, 0 unchanged, 1 skipped" in proc.stdout
+    assert "1 added, 1 updated, 1 removed, 0 unchanged, 0 kept from the previous index, 1 skipped" in proc.stdout
     assert re.search(r"added: \S*c\.md", proc.stdout) and re.search(r"updated: \S*a\.md", proc.stdout)
     assert re.search(r"removed: \S*b\.txt", proc.stdout)
 
@@ -218,3 +218,27 @@ def test_sigkill_while_writing_leaves_a_loadable_index(tmp_path: Path, article_i
             break
     build.kill() if build.proc.poll() is None else build.proc.wait()
     _assert_recovers(index_dir, None, [ARTICLE, extra])
+
+
+def test_a_source_that_fails_this_time_keeps_its_previous_version(tmp_path: Path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# A\n\nModel cards document intended use.\n", "utf-8")
+    (src / "checklist.pdf").write_bytes(make_pdf(["Checklist: log every training run."]))
+    index_dir = tmp_path / "index"
+    first = build_index(sources=[src], index_dir=index_dir, progress=False)
+    assert len(first.added) == 2
+
+    # The PDF is caught half-written (or a URL is down): its indexed version stays, and says why.
+    (src / "checklist.pdf").write_bytes(b"%PDF-1.4\ncut short")
+    again = build_index(sources=[src], index_dir=index_dir, progress=False)
+    assert [Path(s.source).name for s in again.kept] == ["checklist.pdf"] and again.skipped == []
+    assert "kept the previously indexed version of" in again.summary() and "corrupt PDF" in again.summary()
+    assert not again.written and again.chunks == first.chunks
+    assert any("log every training run" in c.text for c in load_index(index_dir, E5).chunks)
+
+    # A source that is gone is removed, not kept.
+    (src / "checklist.pdf").unlink()
+    gone = build_index(sources=[src], index_dir=index_dir, progress=False)
+    assert [Path(s).name for s in gone.removed] == ["checklist.pdf"] and gone.kept == []
+    assert not any("log every training run" in c.text for c in load_index(index_dir, E5).chunks)
