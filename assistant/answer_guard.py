@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
-
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
 from .errors import AssistantError
 from .schema import Source
+from .text import STOPWORDS, fold
 
 log = logging.getLogger(__name__)
 
@@ -40,16 +38,8 @@ _NAME = re.compile(r"(?<=[\w,;:] )[A-ZÀ-ÖØ-Þ][\w'’-]{2,}|\b[A-ZÀ-ÖØ-Þ]
 _BOUNDARY = re.compile(r"(?<!\b[A-ZÀ-ÖØ-Þ])[.!?…](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[^\sa-zà-öø-ÿ])|\n")
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-_STOPWORDS = {_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH)}
-
-
 def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(_fold(_CITATION.sub(" ", text))) if w not in _STOPWORDS}
+    return {w for w in _WORD.findall(fold(_CITATION.sub(" ", text))) if w not in STOPWORDS}
 
 
 class UnsupportedAnswerError(AssistantError):
@@ -74,7 +64,7 @@ class AnswerGuard:
         same = [p.n for p in self.passages if self.language is None or p.lang == self.language]
         self._all = set().union(*(self._prefixes[n] for n in same)) if same else set()
         self._compare_words = bool(same)
-        self._folded = _fold(" ".join(f"{p.title} {p.section} {p.text}" for p in self.passages))
+        self._folded = fold(" ".join(f"{p.title} {p.section} {p.text}" for p in self.passages))
 
     def feed(self, text: str) -> str:
         self._held += text
@@ -94,7 +84,7 @@ class AnswerGuard:
     def unknown_names(self, sentence: str) -> list[str]:
         """Names, numbers and URLs of the sentence that appear in no passage (case- and accent-blind)."""
         text = _CITATION.sub(" ", sentence)
-        return [n for n in _NAME.findall(text) if _fold(n.rstrip(".,;:)")) not in self._folded]
+        return [n for n in _NAME.findall(text) if fold(n.rstrip(".,;:)")) not in self._folded]
 
     def support(self, sentence: str) -> float:
         words = content_words(sentence)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import bm25s
 import faiss
 import numpy as np
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -19,22 +17,17 @@ from pydantic import ConfigDict
 from .chunking import Chunk
 from .embeddings import PackagedEmbeddings
 from .index import LoadedIndex
+from .text import STOPWORDS, fold
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
-def _fold(text: str) -> str:
-    """Lowercase without accents, so 'données' and 'donnees' (and 'Déploiement') meet."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
-_STOPWORDS = sorted({_fold(w) for w in (*STOPWORDS_EN, *STOPWORDS_FRENCH)})
+_STOPWORDS = sorted(STOPWORDS)
 
 
 def _tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize([_fold(t) for t in texts], stopwords=_STOPWORDS, return_ids=False, show_progress=False)
+    return bm25s.tokenize([fold(t) for t in texts], stopwords=_STOPWORDS, return_ids=False, show_progress=False)
 
 
 @dataclass(frozen=True)

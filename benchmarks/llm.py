@@ -17,7 +17,6 @@ import random
 import re
 import statistics
 import time
-import unicodedata
 
 from tqdm import tqdm
 
@@ -25,19 +24,16 @@ from assistant import Assistant
 from assistant.config import Settings
 from assistant.evaluation import DEFAULT_EVAL_SET, load_eval_set
 from assistant.language import detect_language
+from assistant.text import fold
 
 WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
 
 
-def _fold(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-
-
 def grounding(answer: str, passages: str) -> float:
-    words = set(WORD.findall(_fold(re.sub(r"\[\d+\]", "", answer))))
+    words = set(WORD.findall(fold(re.sub(r"\[\d+\]", "", answer))))
     if not words:
         return 1.0
-    known = set(WORD.findall(_fold(passages)))
+    known = set(WORD.findall(fold(passages)))
     return sum(w in known for w in words) / len(words)
 
 
