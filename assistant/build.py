@@ -25,7 +25,7 @@ from .index import (
     recover_interrupted_swap,
     write_index,
 )
-from .scope import DEFAULT_TRAINING_FILE, ScopeModel, training_digest
+from .scope import DEFAULT_TRAINING_FILE, training_digest
 from .scope import train as train_scope
 from .source_list import default_sources
 from .sources import MISSING_SOURCE, SkippedSource, SourceRequest, content_hash_of, limits_from_settings, load_sources
@@ -126,7 +126,14 @@ def build_index(
             entries.update({s.source: previous.manifest.sources[s.source] for s in kept})
         chash = content_hash_of((source, entry.content_hash) for source, entry in entries.items())
         old_sources = previous.manifest.sources if previous is not None else {}
-        written = full or previous is None or not _same_index(previous, chunks, chash, entries, settings)
+        scope_path = settings.scope_training_file or DEFAULT_TRAINING_FILE
+        # The classifier is kept when it was trained with this model on this very file.
+        scope_kept = (
+            previous is not None
+            and previous.scope.embedding_model == settings.embedding_model
+            and previous.scope.training_sha256 == training_digest(scope_path)
+        )
+        written = full or not scope_kept or previous is None or not _same_index(previous, chunks, chash, entries, settings)
         if written:
             embeddings = load_embeddings(settings.embedding_model, settings.threads) if todo or new_headings else None
             if embeddings is not None:
@@ -136,7 +143,10 @@ def build_index(
                 headings.update(zip(new_headings, fresh))
             matrix = _rows([reusable[c.id][1] for c in chunks], spec.dimension)
             heading_matrix = _rows([headings[c.heading] for c in chunks], spec.dimension)
-            scope_model = _scope_model(None if full else previous, settings, progress)
+            if scope_kept and not full and previous is not None:
+                scope_model = previous.scope
+            else:
+                scope_model = train_scope(load_embeddings(settings.embedding_model, settings.threads), scope_path, progress)
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
             write_index(target, manifest, chunks, matrix, heading_matrix, scope_model)
 
@@ -169,18 +179,6 @@ def _carry_over(previous: LoadedIndex | None, skipped: list[SkippedSource]) -> t
     for s in kept:
         log.warning("keeping the previously indexed version of %s: %s", s.source, s.reason)
     return [c for c in previous.chunks if str(c.metadata.get("source")) in names], kept
-
-
-def _scope_model(previous: LoadedIndex | None, settings: Settings, progress: bool) -> ScopeModel:
-    """The previous index's classifier when its training file and model are unchanged, else a new one."""
-    path = settings.scope_training_file or DEFAULT_TRAINING_FILE
-    if (
-        previous is not None
-        and previous.scope.embedding_model == settings.embedding_model
-        and previous.scope.training_sha256 == training_digest(path)
-    ):
-        return previous.scope
-    return train_scope(load_embeddings(settings.embedding_model, settings.threads), path, progress)
 
 
 def _rows(vectors: list[np.ndarray], dimension: int) -> np.ndarray:
@@ -227,11 +225,8 @@ def _reusable_vectors(previous: LoadedIndex) -> tuple[dict[str, tuple[str, np.nd
 def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries: dict[str, SourceEntry], settings: Settings) -> bool:
     """True when a rebuild would write what is already there: then nothing is written and servers keep it."""
     m = previous.manifest
-    scope_file = settings.scope_training_file or DEFAULT_TRAINING_FILE
     return (
-        previous.scope.training_sha256 == training_digest(scope_file)
-        and previous.scope.embedding_model == settings.embedding_model
-        and m.corpus_hash == chash
+        m.corpus_hash == chash
         and (m.chunk_size, m.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
         and m.sources == entries
         and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]
