@@ -87,7 +87,9 @@ class AnswerGuard:
         return [n for n in _NAME.findall(text) if fold(n.rstrip(".,;:)")) not in self._folded]
 
     def support(self, sentence: str) -> float:
-        words = content_words(sentence)
+        return self._support(content_words(sentence))
+
+    def _support(self, words: set[str]) -> float:
         if not words or not self._compare_words:
             return 1.0
         return sum(w[:_PREFIX] in self._all for w in words) / len(words)
@@ -99,7 +101,7 @@ class AnswerGuard:
         words = content_words(sentence)
         if not words:  # punctuation, list markers, "Voici :", stray citations
             return _CITATION.sub("", sentence) if _CITATION.search(sentence) else sentence
-        if self.unknown_names(sentence) or self.support(sentence) < self.min_support:
+        if self.unknown_names(sentence) or self._support(words) < self.min_support:
             log.info("dropped an unsupported sentence: %r", sentence.strip()[:120])
             self.dropped.append(sentence)
             return ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +44,14 @@ class ScopeModel(BaseModel):
     coef: list[float]
     intercept: float
 
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        # Converted once: probability() runs on every question.
+        return np.asarray(self.coef, dtype=np.float32)
+
     def probability(self, query_vector: np.ndarray) -> float:
         """P(in scope) for one query embedding."""
-        z = float(np.dot(np.asarray(self.coef, dtype=np.float32), query_vector)) + self.intercept
+        z = float(np.dot(self._weights, query_vector)) + self.intercept
         return float(1.0 / (1.0 + np.exp(-z)))
 
 
