@@ -8,6 +8,7 @@ import yaml
 
 from ..errors import SourceError
 from .base import Extracted, TextFormat, TextPart, decode_text, require_text
+from .headings import mark_headings
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 _FIRST_HEADING = re.compile(r"^#\s+(.+)$", re.MULTILINE)
@@ -40,6 +41,9 @@ def _strings(value: object) -> tuple[str, ...]:
 
 def _load(data: bytes, charset: str | None, fmt: TextFormat) -> Extracted:
     meta, body = split_front_matter(decode_text(data, charset))
+    if fmt == "text":
+        # Bare heading lines become Markdown headings, so chunks follow the text's sections.
+        body, fmt = mark_headings([body])[0], "markdown"
     parts = require_text([TextPart(body)])
     return Extracted(
         parts=parts,
@@ -57,5 +61,5 @@ def load_markdown(data: bytes, charset: str | None = None) -> Extracted:
 
 
 def load_plain_text(data: bytes, charset: str | None = None) -> Extracted:
-    """A plain-text document: split by paragraphs only."""
+    """A plain-text document: its heading lines (bare, underlined, numbered or `#`) become sections."""
     return _load(data, charset, "text")

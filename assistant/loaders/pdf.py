@@ -10,13 +10,14 @@ from pypdf.errors import PyPdfError
 
 from ..errors import SourceError
 from .base import Extracted, TextPart, require_text
+from .headings import mark_headings
 
 # pypdf warns about every quirk of real-world PDFs; the skip reason says what matters.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def load_pdf(data: bytes, charset: str | None = None) -> Extracted:
-    """One text part per page that has text; truncated, encrypted or image-only PDFs are refused."""
+    """One text part per page that has text, headings marked; truncated, encrypted or image-only PDFs are refused."""
     if not data.startswith(b"%PDF-"):
         raise SourceError("not a PDF (no %PDF- header)")
     if b"%%EOF" not in data[-2048:]:
@@ -33,4 +34,7 @@ def load_pdf(data: bytes, charset: str | None = None) -> Extracted:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError) as exc:
         raise SourceError(f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
     parts = require_text(parts, "no extractable text in the PDF (scanned pages need OCR first)")
-    return Extracted(parts=parts, format="text", title=(str(title).strip() or None) if title else None)
+    # Headings shown as lines on the page become sections that carry over page breaks.
+    marked = mark_headings([p.text for p in parts])
+    parts = [TextPart(text, page=p.page) for text, p in zip(marked, parts)]
+    return Extracted(parts=parts, format="markdown", title=(str(title).strip() or None) if title else None)
