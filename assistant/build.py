@@ -25,7 +25,7 @@ from .index import (
     recover_interrupted_swap,
     write_index,
 )
-from .scope import DEFAULT_TRAINING_FILE, training_digest
+from .scope import DEFAULT_TRAINING_FILE, ScopeCalibration, calibrate, training_digest
 from .scope import train as train_scope
 from .source_list import default_sources
 from .sources import MISSING_SOURCE, SkippedSource, SourceRequest, content_hash_of, limits_from_settings, load_sources
@@ -33,6 +33,13 @@ from .sources import MISSING_SOURCE, SkippedSource, SourceRequest, content_hash_
 log = logging.getLogger(__name__)
 
 _LISTED = 10  # names shown per line of the summary before "and N more"
+OTHER_SUBJECT_HINT = (
+    "this corpus does not look like the subject the scope classifier was trained for (questions about the "
+    "machine-learning-engineer career, assistant/data/scope_training.jsonl): questions about it will mostly be "
+    "declined as off-topic. Turn the classifier off with MLCAREER_SCOPE_PROBABILITY=0, or retrain it for your "
+    "subject: set MLCAREER_SCOPE_TRAINING_FILE to a JSONL file of your own in-scope and out-of-scope questions "
+    '({"text": ..., "lang": ..., "in_scope": true|false} a line) and rebuild'
+)
 
 
 def _names(label: str, names: list[str]) -> list[str]:
@@ -58,6 +65,7 @@ class BuildReport:
     reused_chunks: int = 0
     seconds: float = 0.0
     written: bool = True
+    scope: ScopeCalibration | None = None
 
     def summary(self) -> str:
         if self.written:
@@ -77,6 +85,10 @@ class BuildReport:
         ]
         lines += [f"  kept the previously indexed version of {s.source}: {s.reason}" for s in self.kept]
         lines += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
+        if self.scope is not None:
+            lines.append(f"scope guard (calibrated on this index): {self.scope.describe()}")
+            if not self.scope.corpus_matches_training:
+                lines.append(f"  warning: {OTHER_SUBJECT_HINT}")
         return "\n".join(lines)
 
 
@@ -134,6 +146,7 @@ def build_index(
             and previous.scope.training_sha256 == training_digest(scope_path)
         )
         written = full or not scope_kept or previous is None or not _same_index(previous, chunks, chash, entries, settings)
+        calibration = previous.scope.calibration if previous is not None else None
         if written:
             embeddings = load_embeddings(settings.embedding_model, settings.threads) if todo or new_headings else None
             if embeddings is not None:
@@ -144,13 +157,16 @@ def build_index(
             matrix = _rows([reusable[c.id][1] for c in chunks], spec.dimension)
             heading_matrix = _rows([headings[c.heading] for c in chunks], spec.dimension)
             if scope_kept and not full and previous is not None:
-                scope_model = previous.scope
+                scope_model, questions = previous.scope, previous.scope_question_vectors
             else:
-                scope_model = train_scope(load_embeddings(settings.embedding_model, settings.threads), scope_path, progress)
+                scope_model, questions = train_scope(load_embeddings(settings.embedding_model, settings.threads), scope_path, progress)
+            # The cuts depend on the passages: recalibrated on every index written.
+            calibration = calibrate(scope_model, questions, matrix)
+            scope_model = scope_model.model_copy(update={"calibration": calibration})
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
-            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model)
+            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model, questions)
 
-    report = BuildReport(index_dir=target, skipped=skipped, kept=kept, chunks=len(chunks), written=written)
+    report = BuildReport(index_dir=target, skipped=skipped, kept=kept, chunks=len(chunks), written=written, scope=calibration)
     report.embedded_chunks = len(todo) if written else 0
     report.reused_chunks = len(chunks) - report.embedded_chunks
     kept_names = {s.source for s in kept}

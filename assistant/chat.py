@@ -13,6 +13,7 @@ from .answer_guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
 from .conversation import condense_question, validate_history, validate_question
+from .documents import CorpusDocument, documents_from_chunks
 from .embeddings import load_embeddings
 from .hot_reload import IndexWatcher
 from .index import IndexManifest, load_index, recover_unless_building
@@ -73,6 +74,7 @@ class Assistant:
         set_faiss_threads(self.settings.threads)
         self.embeddings = load_embeddings(self.settings.embedding_model, self.settings.threads)
         self._warm_up: threading.Thread | None = None
+        self._documents: tuple[list[Chunk], list[CorpusDocument]] | None = None
         recover_unless_building(self.settings.index_dir)
         self._watcher = IndexWatcher(self.settings.index_dir, self._load_searcher, self.settings.index_reload_interval)
         # Extractive is always there: it answers when the chosen backend is missing or fails.
@@ -112,6 +114,17 @@ class Assistant:
     @property
     def chunks(self) -> list[Chunk]:
         return self._searcher.index.chunks
+
+    def documents(self) -> list[CorpusDocument]:
+        """The served index's documents, whole (rebuilt once per index from its chunks)."""
+        chunks = self.chunks
+        cached = self._documents
+        if cached is None or cached[0] is not chunks:
+            cached = self._documents = (chunks, documents_from_chunks(chunks))
+        return cached[1]
+
+    def document_for(self, source: str) -> CorpusDocument | None:
+        return next((d for d in self.documents() if d.source == source), None)
 
     def warm_up_in_background(self) -> threading.Thread | None:
         """Let the extractive backend pre-embed every passage's sentences while the server already serves."""
@@ -165,15 +178,26 @@ class Assistant:
             yield ("\n\n" if produced else "") + outcome.notice + "\n\n"
             yield from self.fallback.stream(request)
 
-    def _in_scope(self, searcher: HybridSearcher, query: str, hits: list[ScoredChunk]) -> bool:
+    def scope_cuts(self, searcher: HybridSearcher | None = None) -> tuple[float, float]:
+        """(similarity, probability) cuts: the settings' when given, else the ones calibrated for the index."""
+        calibration = (searcher or self._searcher).index.scope.calibration
+        assert calibration is not None  # load_index refuses an index without one
+        s = self.settings
+        return (
+            calibration.similarity_threshold if s.scope_threshold is None else s.scope_threshold,
+            calibration.probability_threshold if s.scope_probability is None else s.scope_probability,
+        )
+
+    def _in_scope(self, searcher: HybridSearcher, queries: list[str]) -> bool:
         """Two signals must agree: a passage close enough, and the classifier's "this is about ML careers"."""
-        if not hits or max(h.similarity for h in hits) < self.settings.scope_threshold:
+        similarity_cut, probability_cut = self.scope_cuts(searcher)
+        if searcher.best_similarity(queries) < similarity_cut:
             return False
-        if not self.settings.scope_probability:
+        if not probability_cut:
             return True
-        probability = searcher.scope_probability(query)
-        log.debug("scope probability %.3f for %r", probability, query[:80])
-        return probability >= self.settings.scope_probability
+        probability = searcher.scope_probability(queries[0])
+        log.debug("scope probability %.3f for %r", probability, queries[0][:80])
+        return probability >= probability_cut
 
     def search(self, query: str, k: int = 5) -> list[Source]:
         query = validate_question(query, self.settings.max_question_chars)
@@ -214,7 +238,7 @@ class Assistant:
         # their scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
         queries = [query] if query == question else [query, question]
         hits = searcher.search(queries, k or self.settings.top_k, language=language)
-        in_scope = self._in_scope(searcher, query, hits)
+        in_scope = bool(hits) and self._in_scope(searcher, queries)
         sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)] if in_scope else []
         yield AnswerEvent(kind="sources", sources=sources)
 
@@ -235,6 +259,7 @@ class Assistant:
             text=text.strip(),
             language=language,
             in_scope=in_scope,
+            covered=in_scope,
             sources=sources,
             backend=outcome.backend,
             query=query,

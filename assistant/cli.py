@@ -54,20 +54,38 @@ def index_build(
 
 @index_app.command("info")
 def index_info(index_dir: IndexDir = None, as_json: JsonFlag = False) -> None:
-    """Show the index manifest: model, chunk count, sources, build time."""
+    """Show the index manifest: model, chunk count, sources, build time, and the scope guard's calibrated cuts."""
     from .index import read_manifest
+    from .scope import SCOPE_FILE, read_scope_model
 
+    settings = get_settings()
+    directory = index_dir or settings.index_dir
     try:
-        manifest = read_manifest(index_dir or get_settings().index_dir)
+        manifest = read_manifest(directory)
+        calibration = read_scope_model(directory / SCOPE_FILE).calibration
     except AssistantError as exc:
         _fail(exc)
+    except (OSError, ValueError) as exc:
+        _fail(AssistantError(f"the scope guard of {directory} is unreadable ({exc}): run `mlcareer index build --full`"))
+    overrides = {
+        name: value
+        for name, value in (("MLCAREER_SCOPE_THRESHOLD", settings.scope_threshold), ("MLCAREER_SCOPE_PROBABILITY", settings.scope_probability))
+        if value is not None
+    }
     if as_json:
-        typer.echo(manifest.model_dump_json(indent=2))
+        payload = manifest.model_dump()
+        payload["scope"] = calibration.model_dump() if calibration else None
+        payload["scope_overrides"] = overrides
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     typer.echo(
         f"model: {manifest.embedding_model} ({manifest.dimension} dims)\nchunks: {manifest.chunk_count}\n"
         f"sources: {len(manifest.sources)}\nbuilt: {manifest.built_at}\ncorpus hash: {manifest.corpus_hash}"
     )
+    if calibration is not None:
+        typer.echo(f"scope guard (calibrated on this index): {calibration.describe()}")
+    for name, value in overrides.items():
+        typer.echo(f"  overridden by {name}={value}")
 
 
 def _assistant(index_dir: Path | None, llm: str | None = None):  # noqa: ANN202
@@ -114,6 +132,7 @@ def ask(
             "answer": answer.text,
             "language": answer.language,
             "in_scope": answer.in_scope,
+            "covered": answer.covered,
             "sources": [s.model_dump(exclude={"n"}) for s in answer.sources],
             "backend": answer.backend,
         }
@@ -130,11 +149,22 @@ def serve(
     port: Annotated[Optional[int], typer.Option(help="Port (default 7860).")] = None,
 ) -> None:
     """Serve the web chat and the HTTP API."""
-    from .api import run_server
+    from .serving.api import run_server
 
     logging.getLogger("assistant").setLevel(logging.INFO)
     try:
         run_server(host=host, port=port)
+    except AssistantError as exc:
+        _fail(exc)
+
+
+@app.command("mcp")
+def mcp(index_dir: IndexDir = None) -> None:
+    """Serve the assistant over MCP on stdin/stdout (for Claude Desktop, VS Code, Cursor, agents)."""
+    from .serving.mcp_server import run_stdio
+
+    try:
+        run_stdio(get_settings(index_dir=index_dir))
     except AssistantError as exc:
         _fail(exc)
 
@@ -163,7 +193,7 @@ def feedback_summary(
     as_json: JsonFlag = False,
 ) -> None:
     """Summarise the web chat's thumbs up/down: counts, by language and backend, most disliked questions."""
-    from .feedback import FeedbackStore, summarise, summary_json
+    from .serving.feedback import FeedbackStore, summarise, summary_json
 
     store = FeedbackStore(path or get_settings().feedback_path)
     summary = summarise(store.records(), path=store.path, top=top)

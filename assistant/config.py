@@ -44,22 +44,23 @@ class Settings(BaseSettings):
         default=0.01, ge=0.0, description="Fusion bonus for passages in the question's language."
     )
     intro_penalty: float = Field(
-        default=0.005, ge=0.0, description="Fusion malus for a document's introduction, which overlaps every section."
+        default=0.01, ge=0.0, description="Fusion malus for a document's introduction, which overlaps every section."
     )
-    scope_probability: float = Field(
-        default=0.6,
+    scope_probability: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="Minimum probability from the scope classifier for a question to be in scope (0 turns it off).",
+        description="Minimum probability from the scope classifier for a question to be in scope; unset: the "
+        "index's calibrated cut (`mlcareer index info`); 0 turns the classifier off.",
     )
     scope_training_file: Path | None = Field(
         default=None,
         description="Labelled questions for the scope classifier, trained at index build; default assistant/data/scope_training.jsonl.",
     )
-    scope_threshold: float = Field(
-        default=0.845,
-        description="Minimum dense similarity of the best passage for a question to be in scope "
-        "(calibrated per model in eval/DECISIONS.md).",
+    scope_threshold: float | None = Field(
+        default=None,
+        description="Minimum dense similarity of the best passage for a question to be in scope; unset: the "
+        "index's calibrated cut (`mlcareer index info`).",
     )
 
     # Questions and answers

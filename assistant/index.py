@@ -37,9 +37,12 @@ from .errors import (
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: heading vectors in headings.index, the scope classifier in scope.json
+# 2: heading vectors in headings.index, the scope classifier in scope.json;
+# 3: the scope guard calibrated per index, its training questions' vectors in scope_questions.index.
+FORMAT_VERSION = 3
 FAISS_FILE = "faiss.index"
 HEADINGS_FILE = "headings.index"
+SCOPE_QUESTIONS_FILE = "scope_questions.index"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 
@@ -100,6 +103,7 @@ class LoadedIndex:
     chunks: list[Chunk]
     directory: Path
     scope: ScopeModel
+    scope_questions: faiss.Index
 
     @property
     def vectors(self) -> np.ndarray:
@@ -108,6 +112,11 @@ class LoadedIndex:
     @property
     def heading_vectors(self) -> np.ndarray:
         return self.heading_index.reconstruct_n(0, self.heading_index.ntotal)
+
+    @property
+    def scope_question_vectors(self) -> np.ndarray:
+        """The scope classifier's training questions, embedded: a corpus change recalibrates with them."""
+        return self.scope_questions.reconstruct_n(0, self.scope_questions.ntotal)
 
 
 def _sha256_file(path: Path) -> str:
@@ -145,6 +154,7 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
     try:
         faiss_index = faiss.read_index(str(index_dir / FAISS_FILE))
         heading_index = faiss.read_index(str(index_dir / HEADINGS_FILE))
+        scope_questions = faiss.read_index(str(index_dir / SCOPE_QUESTIONS_FILE))
         scope = read_scope_model(index_dir / SCOPE_FILE)
         chunks = [
             Chunk(record["id"], record["text"], record["metadata"])
@@ -160,9 +170,14 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
         )
     if {faiss_index.d, heading_index.d} != {manifest.dimension}:
         raise IndexCorruptError(f"the vectors in {index_dir} do not have {manifest.dimension} dims: {REBUILD_HINT}")
-    if scope.embedding_model != manifest.embedding_model or len(scope.coef) != manifest.dimension:
-        raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its embedding model: {REBUILD_HINT}")
-    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope)
+    if (
+        scope.embedding_model != manifest.embedding_model
+        or len(scope.coef) != manifest.dimension
+        or scope_questions.ntotal != len(scope.labels)
+        or scope.calibration is None
+    ):
+        raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its embedding model or training questions: {REBUILD_HINT}")
+    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope, scope_questions)
 
 
 def make_manifest(
@@ -199,13 +214,14 @@ def write_index(
     vectors: np.ndarray,
     heading_vectors: np.ndarray,
     scope: ScopeModel,
+    scope_question_vectors: np.ndarray,
 ) -> None:
     """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
     index_dir = Path(index_dir).resolve()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{index_dir.name}.build-", dir=index_dir.parent))
     try:
-        for name, matrix in ((FAISS_FILE, vectors), (HEADINGS_FILE, heading_vectors)):
+        for name, matrix in ((FAISS_FILE, vectors), (HEADINGS_FILE, heading_vectors), (SCOPE_QUESTIONS_FILE, scope_question_vectors)):
             flat = faiss.IndexFlatIP(manifest.dimension)
             if len(matrix):
                 flat.add(np.ascontiguousarray(matrix, dtype=np.float32))
@@ -215,7 +231,7 @@ def write_index(
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_record(), ensure_ascii=False, sort_keys=True) + "\n")
         manifest = manifest.model_copy(
-            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
+            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_QUESTIONS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
         )
         # The manifest goes last: a folder without one is never taken for an index.
         (staging / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", "utf-8")

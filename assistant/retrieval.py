@@ -6,9 +6,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import re
+import threading
+
 import bm25s
 import faiss
 import numpy as np
+import Stemmer
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -23,11 +27,26 @@ log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
-_STOPWORDS = sorted(STOPWORDS)
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# Snowball stemmers (PyStemmer), one per language: "dérive" meets "dériver", "deploying" "deployment".
+# Not thread-safe objects: one per thread.
+_stemmers = threading.local()
 
 
-def _tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize([fold(t) for t in texts], stopwords=_STOPWORDS, return_ids=False, show_progress=False)
+def _stemmer(lang: str) -> Stemmer.Stemmer:
+    cache = _stemmers.__dict__
+    if lang not in cache:
+        cache[lang] = Stemmer.Stemmer("french" if lang == "fr" else "english")
+    return cache[lang]
+
+
+def keyword_tokens(text: str, langs: Sequence[str]) -> list[str]:
+    """Folded, stop-word-free tokens stemmed in each language given (a query: both; a passage: its own)."""
+    words = [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS]
+    tokens: list[str] = []
+    for lang in langs:
+        tokens += _stemmer(lang).stemWords(words)
+    return list(dict.fromkeys(tokens)) if len(langs) > 1 else tokens
 
 
 @dataclass(frozen=True)
@@ -48,7 +67,7 @@ class FusionWeights:
     heading: float = 0.35
     keyword: float = 0.03
     language: float = 0.01
-    intro_penalty: float = 0.005
+    intro_penalty: float = 0.01
 
 
 class HybridSearcher:
@@ -80,7 +99,9 @@ class HybridSearcher:
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(index.chunks)
         if self._bm25_ready:
-            self._bm25.index(_tokenize([c.embedding_text for c in index.chunks]), show_progress=False)
+            corpus = [keyword_tokens(c.embedding_text, [str(c.metadata.get("lang") or "en")]) for c in index.chunks]
+            self._bm25.index(corpus, show_progress=False)
+        self._vocabulary = set(self._bm25.vocab_dict) if self._bm25_ready else set()
 
     def search(self, query: str | Sequence[str], k: int = 4, language: str | None = None) -> list[ScoredChunk]:
         """Top-k chunks for one query, or for several read together (their scores are averaged).
@@ -124,15 +145,25 @@ class HybridSearcher:
             for j in order
         ]
 
+    def best_similarity(self, queries: Sequence[str]) -> float:
+        """The cosine of the closest passage in the whole index to any of the queries (the scope signal)."""
+        best = -1.0
+        for q in queries:
+            if q.strip() and self.index.chunks:
+                scores, _ = self.index.faiss_index.search(self.embeddings.embed_query_vector(q)[None, :].astype(np.float32), 1)
+                best = max(best, float(scores[0][0]))
+        return best
+
     def scope_probability(self, query: str) -> float:
         """The index's scope classifier on this query (see assistant/scope.py)."""
         return self.index.scope.probability(self.embeddings.embed_query_vector(query))
 
     def _keyword_scores(self, query: str, n: int) -> dict[int, float]:
-        tokens = _tokenize([query])
-        if not self._bm25_ready or not tokens[0]:
+        # The corpus holds both languages: the query's words are stemmed both ways.
+        tokens = [t for t in keyword_tokens(query, ["fr", "en"]) if t in self._vocabulary]
+        if not self._bm25_ready or not tokens:
             return {}
-        ids, scores = self._bm25.retrieve(tokens, k=n, show_progress=False, n_threads=1)
+        ids, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if s > 0}
 
 
@@ -150,8 +181,11 @@ class HybridRetriever(BaseRetriever):
     searcher: HybridSearcher
     k: int = 4
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(hit) for hit in self.searcher.search(query, self.k)]
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        """The top `k` passages: `k` given at call time (`invoke(query, k=2)`) wins over the retriever's own."""
+        return [to_document(hit) for hit in self.searcher.search(query, k or self.k)]
 
 
 def set_faiss_threads(threads: int) -> None:

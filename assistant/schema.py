@@ -30,6 +30,9 @@ class Answer(BaseModel):
     text: str
     language: Literal["fr", "en"]
     in_scope: bool
+    covered: bool = Field(
+        default=False, description="The passages answer the question (False: the answer says the sources do not cover it)."
+    )
     sources: list[Source]
     backend: str
     query: str = Field(description="The standalone query used for retrieval.")

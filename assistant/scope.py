@@ -1,4 +1,4 @@
-"""The scope classifier: is a question about the ML-engineer career at all?
+"""The scope guard: is a question about the ML-engineer career at all, and close to this index?
 
 Similarity to the best passage alone cannot tell "skills of an ML engineer" from "skills of a
 civil engineer": E5's cosines are compressed, and near-misses share the corpus's words. A
@@ -6,6 +6,13 @@ logistic regression on the question's embedding, trained on labelled questions
 (`assistant/data/scope_training.jsonl`: in-scope questions and off-topic ones, many of them
 near-misses), is the second signal. It is trained at index build time, with the index's own
 embedding model, and stored in the index as JSON weights (no pickle).
+
+Both cuts are calibrated per index (`calibrate`): a fixed cosine cut cannot travel between
+indexes (a corpus of short curated passages sits closer to questions than one long article), so
+at every build the training questions are scored against the new index's passages and the
+(similarity, probability) pair that best separates them is stored with the index. The
+classifier's probabilities used for this are out-of-fold (cross-validated), so the cut is not
+fitted on the classifier's own training answers.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .embeddings import PackagedEmbeddings
 from .errors import IndexBuildError
@@ -27,6 +34,11 @@ SCOPE_FILE = "scope.json"
 DEFAULT_TRAINING_FILE = Path(__file__).parent / "data" / "scope_training.jsonl"
 # Inverse regularisation strength, chosen on the evaluation set (eval/DECISIONS.md).
 REGULARISATION_C = 30.0
+FOLDS = 5
+# Below this, passage similarity ranks off-topic training questions as high as on-topic ones.
+MIN_MATCHING_AUC = 0.6
+# The classifier's cut, chosen on the evaluation set (eval/DECISIONS.md); the same on every index.
+PROBABILITY_CUT = 0.6
 
 
 class ScopeExample(BaseModel):
@@ -35,14 +47,49 @@ class ScopeExample(BaseModel):
     in_scope: bool
 
 
+class ScopeCalibration(BaseModel):
+    """The cuts chosen for one index, and how well they separate the training questions on it."""
+
+    similarity_threshold: float = Field(description="Minimum cosine of the best passage.")
+    probability_threshold: float = Field(description="Minimum P(in scope) from the classifier.")
+    in_scope_answered: float = Field(description="Training in-scope questions kept (out-of-fold probabilities).")
+    out_of_scope_declined: float = Field(description="Training out-of-scope questions declined.")
+    similarity_auc: float = Field(
+        description="How well passage similarity alone ranks in-scope above out-of-scope training questions "
+        "on this index (0.5: no better than chance; below it, the corpus is about something else)."
+    )
+
+    @property
+    def corpus_matches_training(self) -> bool:
+        """False when the index is about another subject than the training questions (a cooking blog)."""
+        return self.similarity_auc >= MIN_MATCHING_AUC
+
+    def describe(self) -> str:
+        similarity = (
+            f"similarity >= {self.similarity_threshold:.3f}"
+            if self.corpus_matches_training
+            else "similarity not used (the corpus is unlike the training questions)"
+        )
+        return (
+            f"{similarity} and P(in scope) >= {self.probability_threshold:.2f} "
+            f"(training questions on this index: {self.in_scope_answered:.1%} in-scope answered, "
+            f"{self.out_of_scope_declined:.1%} out-of-scope declined; similarity AUC {self.similarity_auc:.2f})"
+        )
+
+
 class ScopeModel(BaseModel):
-    """Weights of the logistic regression over normalised query embeddings."""
+    """Weights of the logistic regression over normalised query embeddings, and this index's cuts."""
 
     embedding_model: str
     training_sha256: str
     examples: int
     coef: list[float]
     intercept: float
+    # Per training question, in file order: its label and its out-of-fold P(in scope), kept so a
+    # rebuild of the corpus recalibrates without retraining (the question vectors are in the index).
+    labels: list[bool] = Field(default_factory=list)
+    held_out_probabilities: list[float] = Field(default_factory=list)
+    calibration: ScopeCalibration | None = None
 
     @cached_property
     def _weights(self) -> np.ndarray:
@@ -80,27 +127,101 @@ def load_examples(path: Path) -> list[ScopeExample]:
     return examples
 
 
-def train(embeddings: PackagedEmbeddings, path: Path, progress: bool = True, c: float = REGULARISATION_C) -> ScopeModel:
-    """Embed the examples as queries (as users' questions will be) and fit the classifier."""
-    from sklearn.linear_model import LogisticRegression
+def embed_examples(embeddings: PackagedEmbeddings, examples: list[ScopeExample], progress: bool = True) -> np.ndarray:
+    """The examples embedded as queries, as users' questions will be."""
     from tqdm import tqdm
 
+    return np.stack(
+        [embeddings.embed_query_vector(e.text) for e in tqdm(examples, desc="embedding scope questions", unit="q", disable=not progress)]
+    ).astype(np.float32)
+
+
+def train(
+    embeddings: PackagedEmbeddings, path: Path, progress: bool = True, c: float = REGULARISATION_C
+) -> tuple[ScopeModel, np.ndarray]:
+    """Fit the classifier on the file's examples; returns it with the examples' query vectors."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
     examples = load_examples(path)
-    vectors = np.stack(
-        [embeddings.embed_query_vector(e.text) for e in tqdm(examples, desc="training scope classifier", unit="q", disable=not progress)]
-    )
+    vectors = embed_examples(embeddings, examples, progress)
     labels = np.array([e.in_scope for e in examples])
-    # Balanced classes: the file has more off-topic examples than on-topic ones.
-    fitted = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(vectors, labels)
-    accuracy = fitted.score(vectors, labels)
-    log.info("scope classifier trained on %d examples (training accuracy %.3f)", len(examples), accuracy)
-    return ScopeModel(
+
+    def classifier() -> LogisticRegression:
+        # Balanced classes: the file has more off-topic examples than on-topic ones.
+        return LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+
+    fitted = classifier().fit(vectors, labels)
+    folds = StratifiedKFold(n_splits=min(FOLDS, int(labels.sum()), int((~labels).sum())), shuffle=True, random_state=0)
+    held_out = cross_val_predict(classifier(), vectors, labels, cv=folds, method="predict_proba")[:, 1]
+    log.info(
+        "scope classifier trained on %d examples (training accuracy %.3f, out-of-fold %.3f)",
+        len(examples), fitted.score(vectors, labels), float(np.mean((held_out >= 0.5) == labels)),
+    )
+    model = ScopeModel(
         embedding_model=embeddings.spec.id,
         training_sha256=training_digest(path),
         examples=len(examples),
-        coef=[float(c) for c in fitted.coef_[0]],
+        coef=[float(w) for w in fitted.coef_[0]],
         intercept=float(fitted.intercept_[0]),
+        labels=[bool(x) for x in labels],
+        held_out_probabilities=[round(float(p), 5) for p in held_out],
     )
+    return model, vectors
+
+
+def _auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """P(a random in-scope score > a random out-of-scope one), ties counting half."""
+    if not len(positive) or not len(negative):
+        return 0.5
+    greater = (positive[:, None] > negative[None, :]).mean()
+    ties = (positive[:, None] == negative[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def calibrate(
+    model: ScopeModel, question_vectors: np.ndarray, passage_vectors: np.ndarray, probability_cut: float = PROBABILITY_CUT
+) -> ScopeCalibration:
+    """The similarity cut that best separates the training questions on this index.
+
+    Each training question gets the cosine of its best passage in the index and its out-of-fold
+    P(in scope); the similarity cut maximising the balanced accuracy of the whole guard
+    (similarity >= cut and P >= `probability_cut`) wins, the middle of the best plateau when
+    several tie. The probability cut belongs to the classifier, not to the index: it was
+    chosen once on the evaluation set (eval/DECISIONS.md), and calibrating it on the training
+    questions' own probabilities let near-misses through.
+    """
+    labels = np.array(model.labels, dtype=bool)
+    probabilities = np.array(model.held_out_probabilities, dtype=np.float64)
+    if len(labels) != len(question_vectors) or not len(passage_vectors) or labels.all() or not labels.any():
+        raise IndexBuildError("cannot calibrate the scope guard: no passages, or the training questions do not match their vectors")
+    best = (question_vectors @ passage_vectors.T).max(axis=1).astype(np.float64)
+    cuts = np.unique(np.round(np.quantile(best, np.linspace(0.0, 0.99, 199)), 4))
+    passes = probabilities >= probability_cut
+
+    def outcome(cut: float) -> tuple[float, float]:
+        accept = passes & (best >= cut)
+        return float(accept[labels].mean()), float((~accept[~labels]).mean())
+
+    auc = _auc(best[labels], best[~labels])
+    if auc < MIN_MATCHING_AUC:
+        # The corpus is about something else: similarity to it says nothing about these questions,
+        # so no cut can be learnt from them. The classifier declines (the build says how to turn it off).
+        cut = 0.0
+    else:
+        scores = np.array([round(sum(outcome(c)) / 2, 6) for c in cuts])
+        tied = cuts[scores == scores.max()]
+        cut = round(float((tied.min() + tied.max()) / 2), 4)
+    answered, declined = outcome(cut)
+    calibration = ScopeCalibration(
+        similarity_threshold=cut,
+        probability_threshold=probability_cut,
+        in_scope_answered=round(answered, 4),
+        out_of_scope_declined=round(declined, 4),
+        similarity_auc=round(auc, 4),
+    )
+    log.info("scope guard calibrated on this index: %s", calibration.describe())
+    return calibration
 
 
 def read_scope_model(path: Path) -> ScopeModel:

@@ -10,16 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTICLE_SCOPE_THRESHOLD
-
 pytestmark = pytest.mark.integration
 RESULT_KEYS = {"id", "text", "score", "title", "section", "source", "lang"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MLCAREER_SCOPE_THRESHOLD": str(ARTICLE_SCOPE_THRESHOLD)}
     return subprocess.run(
-        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, timeout=300, check=False, env=env
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, timeout=300, check=False, env=dict(os.environ)
     )
 
 
