@@ -2,7 +2,7 @@
 
 import logging
 
-from assistant.api import run_server
+from assistant.serving.api import run_server
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from assistant import Assistant
-from assistant.api import create_app
+from assistant.serving.api import create_app
 
 from .conftest import LiveServer
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.api import create_app
+from assistant.serving.api import create_app
 
 from .conftest import LiveServer
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from assistant import Assistant, build_index
-from assistant.api import create_app
+from assistant.serving.api import create_app
 from assistant.llm import AnswerBackend, GenerationRequest
 
 from .app_process import ARTIFACTS, running_app

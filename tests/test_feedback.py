@@ -6,7 +6,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from assistant.feedback import FeedbackRecord, FeedbackSource, FeedbackStore, summarise
+from assistant.serving.feedback import FeedbackRecord, FeedbackSource, FeedbackStore, summarise
 from assistant.schema import Answer, Source
 
 

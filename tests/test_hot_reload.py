@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from assistant import Assistant, build_index
-from assistant.api import create_app
+from assistant.serving.api import create_app
 from assistant.config import Settings
 
 from .conftest import LiveServer

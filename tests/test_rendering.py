@@ -1,6 +1,6 @@
 from html.parser import HTMLParser
 
-from assistant.rendering import (
+from assistant.serving.rendering import (
     ReplyView,
     markdown_html,
     render_reply,

@@ -13,10 +13,10 @@ import pytest
 from assistant import Assistant
 from assistant.config import Settings
 from assistant.errors import InvalidQuestionError
-from assistant.feedback import FeedbackStore
-from assistant.rendering import reply_answer_id
+from assistant.serving.feedback import FeedbackStore
+from assistant.serving.rendering import reply_answer_id
 from assistant.schema import Answer, AnswerEvent, Source
-from assistant.ui import MAX_K, RecentAnswers, history_turns, make_chat_fn, make_feedback_fn, mark_stopped, message_text
+from assistant.serving.ui import MAX_K, RecentAnswers, history_turns, make_chat_fn, make_feedback_fn, mark_stopped, message_text
 
 SOURCE = Source(n=1, id="c1", text="Linear algebra <script>x</script>", score=0.9, title="Maths", section="Basics", source="corpus/m.md", lang="en", url="https://mml-book.github.io/")
 
@@ -169,7 +169,7 @@ def test_history_is_capped(article_assistant: Assistant, monkeypatch: pytest.Mon
 @pytest.mark.integration
 def test_settings_pick_the_backend_when_several_are_configured(article_assistant: Assistant, monkeypatch: pytest.MonkeyPatch):
     from assistant.llm import AnswerBackend, GenerationRequest
-    from assistant.ui import backend_choices
+    from assistant.serving.ui import backend_choices
 
     class EchoBackend(AnswerBackend):
         name = "echo"

@@ -19,8 +19,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
-from .language import Lang
-from .schema import Source
+from ..language import Lang
+from ..schema import Source
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _PRE = re.compile(r"<pre>.*?</pre>", re.DOTALL)

@@ -16,13 +16,13 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from .chat import Assistant
-from .config import Settings
-from .errors import AssistantError
+from ..chat import Assistant
+from ..config import Settings
+from ..errors import AssistantError
 from .feedback import FeedbackRecord, FeedbackStore, Rating
-from .language import Lang, detect_language
+from ..language import Lang, detect_language
 from .rendering import ReplyView, escape_html, render_reply, reply_answer_id, reply_text, stopped_reply
-from .schema import Answer
+from ..schema import Answer
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .schema import Source
+from ..schema import Source
 
 
 class SourceOut(BaseModel):
@@ -42,6 +42,7 @@ class AskResponse(BaseModel):
     answer: str
     language: Literal["fr", "en"]
     in_scope: bool
+    covered: bool = Field(description="False when the sources do not answer the question (the answer says so).")
     sources: list[SourceOut]
     backend: str
     notice: str | None = None
@@ -103,8 +104,10 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     sources: list[SourceOut] = Field(description="Passages behind the answer, numbered as its [n] citations.")
     in_scope: bool
+    covered: bool = Field(description="False when the sources do not answer the question (the answer says so).")
     language: Literal["fr", "en"]
     backend: str
+    notice: str | None = None
 
 
 class ModelCard(BaseModel):

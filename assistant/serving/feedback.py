@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .schema import Answer, Source
+from ..schema import Answer, Source
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -15,8 +16,10 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from mcp.server.fastmcp.server import StreamableHTTPASGIApp
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from .api_models import (
     AskRequest,
@@ -33,10 +36,12 @@ from .api_models import (
     SourceOut,
     error_body,
 )
-from .chat import Assistant
-from .config import Settings, get_settings
-from .errors import AssistantError, InvalidQuestionError
-from .schema import Answer, AnswerEvent
+from ..chat import Assistant
+from ..config import Settings, get_settings
+from ..errors import AssistantError, InvalidQuestionError
+from ..schema import Answer, AnswerEvent
+from .mcp_server import create_mcp_server
+from .security import MISSING_KEY, KeyGuard, OriginGuard, key_is_valid
 from .ui import mount_ui
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,7 @@ def _answer_json(answer: Answer) -> AskResponse:
         answer=answer.text,
         language=answer.language,
         in_scope=answer.in_scope,
+        covered=answer.covered,
         sources=[SourceOut.of(s) for s in answer.sources],
         backend=answer.backend,
         notice=answer.notice,
@@ -111,28 +117,42 @@ class GenerationPool:
                     yield item  # type: ignore[misc]
 
 
+WIDGET_FILE = Path(__file__).parent / "web" / "widget.js"
+
+
 def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: bool = True) -> FastAPI:
     settings = settings or assistant.settings
     pool = GenerationPool(settings.generation_workers, settings.request_timeout)
+    mcp = create_mcp_server(assistant, settings, run_blocking=pool.run)
+    mcp.streamable_http_app()  # creates the session manager the /mcp route hands requests to
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with mcp.session_manager.run():
+            yield
+
     app = FastAPI(
         title="ML career assistant",
         version="0.1.0",
         description="Bilingual (fr/en) assistant for the machine-learning-engineer career. "
-        "OpenAI-compatible chat completions, plus ask and search endpoints.",
+        "OpenAI-compatible chat completions, plus ask and search endpoints; MCP (streamable HTTP) at /mcp.",
+        lifespan=lifespan,
     )
+    # Outermost first: a foreign origin is refused before anything else runs; CORS answers preflights.
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Mcp-Session-Id", "Mcp-Protocol-Version"],
+            expose_headers=["Mcp-Session-Id"],
         )
+    app.add_middleware(OriginGuard, settings=settings)
+    app.router.routes.append(Route("/mcp", endpoint=KeyGuard(StreamableHTTPASGIApp(mcp.session_manager), settings)))
 
     def require_key(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        expected = settings.api_key.get_secret_value().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-            raise APIError(401, "missing or wrong API key: send `Authorization: Bearer <key>`", "authentication_error", "invalid_api_key")
+        if not key_is_valid(request.headers.get("authorization"), settings):
+            raise APIError(401, MISSING_KEY, "authentication_error", "invalid_api_key")
 
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
@@ -172,6 +192,13 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
             # A rebuilt index that failed verification: the previous one is still served.
             "index_reload_error": assistant.index_reload_error,
         }
+
+    widget_script = WIDGET_FILE.read_text("utf-8")
+
+    @app.get("/widget.js", tags=["service"], response_class=Response)
+    def widget() -> Response:
+        """The one-tag chat widget for other sites: `<script src=".../widget.js" defer></script>`."""
+        return Response(widget_script, media_type="text/javascript", headers={"Cache-Control": "public, max-age=300"})
 
     @app.get("/api/index", dependencies=api, responses=ERRORS, tags=["index"])
     def index_manifest() -> dict[str, Any]:
@@ -220,8 +247,10 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
                 choices=[Choice(message=ResponseMessage(content=answer.text))],
                 sources=[SourceOut.of(s) for s in answer.sources],
                 in_scope=answer.in_scope,
+                covered=answer.covered,
                 language=answer.language,
                 backend=answer.backend,
+                notice=answer.notice,
             )
         return StreamingResponse(
             _sse(pool, first, events, completion_id, created), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -258,7 +287,9 @@ async def _sse(pool: GenerationPool, first: AnswerEvent, events: Iterator[Answer
             elif event.kind == "done" and event.answer is not None:
                 a = event.answer
                 sources = [SourceOut.of(s).model_dump() for s in a.sources]
-                yield chunk({}, "stop", sources=sources, in_scope=a.in_scope, language=a.language, backend=a.backend)
+                yield chunk(
+                    {}, "stop", sources=sources, in_scope=a.in_scope, covered=a.covered, language=a.language, backend=a.backend, notice=a.notice
+                )
     except (TimeoutError, APIError):
         yield f"data: {json.dumps(error_body('the answer took too long and was stopped', 'timeout', 'timeout'))}\n\n"
     except Exception:  # a failed stream must end cleanly for the client, never hang
