@@ -19,6 +19,8 @@ TOPICS = {
     "maths", "statistics", "programming", "python", "machine-learning", "deep-learning", "data",
     "software-engineering", "deployment", "mlops", "communication", "teamwork", "continuous-learning",
     "career", "roadmap", "roles", "portfolio", "interviews", "tools", "books", "courses", "communities",
+    "education", "certifications", "salaries", "job-market", "job-search", "specialisations", "llm", "regulation",
+    "responsible-ai", "freelancing", "remote-work", "career-switch", "timelines", "day-to-day", "progression",
 }
 
 
@@ -26,8 +28,8 @@ def _parse(path: Path) -> tuple[dict, str]:
     return split_front_matter(path.read_text("utf-8"))
 
 
-def test_there_are_at_least_30_resources():
-    assert len(DOCS) >= 30
+def test_there_are_at_least_60_resources():
+    assert len(DOCS) >= 60
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
