@@ -13,7 +13,7 @@ from langchain_core.documents import Document
 
 from .chunking import Chunk, chunk_documents
 from .config import Settings, get_settings
-from .embeddings import SPECS, EmbeddingSpec, load_embeddings
+from .embeddings import SPECS, EmbeddingSpec, PackagedEmbeddings, load_embeddings
 from .errors import AssistantError, IndexBuildError
 from .index import (
     LoadedIndex,
@@ -25,6 +25,7 @@ from .index import (
     recover_interrupted_swap,
     write_index,
 )
+from .answering.units import UNITS_VERSION, passage_units
 from .scope import DEFAULT_TRAINING_FILE, ScopeCalibration, calibrate, training_digest
 from .scope import train as train_scope
 from .source_list import default_sources
@@ -155,6 +156,7 @@ def build_index(
                 fresh = embed_texts(embeddings, new_headings, progress, desc="embedding headings")
                 headings.update(zip(new_headings, fresh))
             matrix = _rows([reusable[c.id][1] for c in chunks], spec.dimension)
+            unit_matrix = _unit_vectors(chunks, None if full else previous, embeddings, settings, progress)
             heading_matrix = _rows([headings[c.heading] for c in chunks], spec.dimension)
             if scope_kept and not full and previous is not None:
                 scope_model, questions = previous.scope, previous.scope_question_vectors
@@ -164,7 +166,7 @@ def build_index(
             calibration = calibrate(scope_model, questions, matrix)
             scope_model = scope_model.model_copy(update={"calibration": calibration})
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
-            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model, questions)
+            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model, questions, unit_matrix)
 
     report = BuildReport(index_dir=target, skipped=skipped, kept=kept, chunks=len(chunks), written=written, scope=calibration)
     report.embedded_chunks = len(todo) if written else 0
@@ -195,6 +197,31 @@ def _carry_over(previous: LoadedIndex | None, skipped: list[SkippedSource]) -> t
     for s in kept:
         log.warning("keeping the previously indexed version of %s: %s", s.source, s.reason)
     return [c for c in previous.chunks if str(c.metadata.get("source")) in names], kept
+
+
+def _unit_vectors(
+    chunks: list[Chunk], previous: LoadedIndex | None, embeddings: PackagedEmbeddings | None, settings: Settings, progress: bool
+) -> np.ndarray:
+    """Every chunk's quotable units embedded, in chunk order (extractive answers quote them).
+
+    A chunk id hashes its text, so a chunk found in the previous index keeps its unit vectors.
+    """
+    dimension = _spec(settings.embedding_model).dimension
+    kept = {chunk_id: vectors for chunk_id, (_, vectors) in previous.units.items()} if previous is not None else {}
+    cut = [passage_units(c.text) for c in chunks]
+    todo = [i for i, c in enumerate(chunks) if c.id not in kept]
+    texts = [u.embedding_text for i in todo for u in cut[i]]
+    if texts:
+        embeddings = embeddings or load_embeddings(settings.embedding_model, settings.threads)
+        vectors = embed_texts(embeddings, texts, progress, desc="embedding quotable units")
+    else:
+        vectors = np.zeros((0, dimension), dtype=np.float32)
+    fresh, start = {}, 0
+    for i in todo:
+        fresh[chunks[i].id] = vectors[start : start + len(cut[i])]
+        start += len(cut[i])
+    rows = [kept[c.id] if c.id in kept else fresh[c.id] for c in chunks]
+    return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, dimension), dtype=np.float32)
 
 
 def _rows(vectors: list[np.ndarray], dimension: int) -> np.ndarray:
@@ -242,7 +269,8 @@ def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries:
     """True when a rebuild would write what is already there: then nothing is written and servers keep it."""
     m = previous.manifest
     return (
-        m.corpus_hash == chash
+        m.units_version == UNITS_VERSION
+        and m.corpus_hash == chash
         and (m.chunk_size, m.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
         and m.sources == entries
         and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .answer_guard import UnsupportedAnswerError
+from .answering.guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
 from .conversation import condense_question, validate_history, validate_question
@@ -17,12 +17,34 @@ from .documents import CorpusDocument, documents_from_chunks
 from .embeddings import load_embeddings
 from .hot_reload import IndexWatcher
 from .index import IndexManifest, load_index, recover_unless_building
-from .language import detect_language
+from .language import Lang, detect_language, foreign_language
 from .errors import AssistantError
-from .llm import AnswerBackend, ExtractiveBackend, GenerationRequest, make_backend
-from .prompts import FALLBACK_NOTICE, NOT_COVERED, UNSUPPORTED_REASON, WRONG_LANGUAGE_NOTICE
+from .answering.backends import (
+    AnswerBackend,
+    BackendUnavailableError,
+    ExtractiveBackend,
+    GenerationRequest,
+    PassagesDoNotAnswerError,
+    WrittenPartFailed,
+    make_backend,
+)
+from .answering.gate import BusyError, RequestCancelled, Waiting
+from .answering.answerability import missing_terms
+from .answering.prompts import (
+    BUSY_NOTICE,
+    FALLBACK_NOTICE,
+    LOADING_NOTICE,
+    NEAREST,
+    NOT_ANSWERED,
+    NOT_COVERED,
+    NOT_IN_SOURCES,
+    UNSUPPORTED_REASON,
+    WRONG_LANGUAGE_NOTICE,
+    join_terms,
+    other_language,
+)
 from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
-from .schema import Answer, AnswerEvent, Source
+from .schema import Answer, AnswerEvent, AnswerStatus, QueueStatus, Source
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +64,22 @@ def to_source(hit: ScoredChunk, n: int) -> Source:
         source=str(meta.get("source", "")),
         lang=str(meta.get("lang", "")),
         url=str(url) if url else None,
+        relevance=hit.score,
     )
 
 
 @dataclass
 class _Outcome:
-    """Which backend really answered, and why another did not."""
+    """Which backend really answered, why another did not, and whether the passages answered at all."""
 
     backend: str
     notice: str | None = None
+    status: AnswerStatus = "answered"
+
+
+def _reason(exc: BaseException) -> str:
+    cause = exc.cause if isinstance(exc, WrittenPartFailed) else exc
+    return "timeout" if "timeout" in type(cause).__name__.lower() else type(cause).__name__
 
 
 def _answer_language(text: str) -> str | None:
@@ -78,10 +107,12 @@ class Assistant:
         recover_unless_building(self.settings.index_dir)
         self._watcher = IndexWatcher(self.settings.index_dir, self._load_searcher, self.settings.index_reload_interval)
         # Extractive is always there: it answers when the chosen backend is missing or fails.
-        self.fallback = ExtractiveBackend(self.embeddings, self.settings.answer_sentences)
+        self.fallback = ExtractiveBackend(self.embeddings, self.settings.answer_units)
+        # Quotable units come embedded with the index (the one served now, after any hot reload).
+        self.fallback.units.precomputed = lambda: self._searcher.index.units
         self.backend_error: str | None = None
         try:
-            self.backend: AnswerBackend = make_backend(self.settings.llm, self.settings, self.embeddings)
+            self.backend: AnswerBackend = make_backend(self.settings.llm, self.settings, self.embeddings, self.fallback)
         except AssistantError as exc:
             log.error("backend %r unavailable, answering extractively: %s", self.settings.llm, exc)
             self.backend, self.backend_error = self.fallback, str(exc)
@@ -127,12 +158,10 @@ class Assistant:
         return next((d for d in self.documents() if d.source == source), None)
 
     def warm_up_in_background(self) -> threading.Thread | None:
-        """Let the extractive backend pre-embed every passage's sentences while the server already serves."""
-        warm = getattr(self.backend, "warm_up", None)
-        if warm is None:
-            return None
+        """Let the extractive backend cut and embed every passage while the server already serves."""
         passages = [to_source(ScoredChunk(c, 0.0, 0.0), 0) for c in self.chunks]
-        thread = threading.Thread(target=warm, args=(passages,), name="warm-up", daemon=True)
+        # Every backend quotes or focuses through the extractive one: its cache is the one to fill.
+        thread = threading.Thread(target=self.fallback.warm_up, args=(passages,), name="warm-up", daemon=True)
         thread.start()
         self._warm_up = thread
         return thread
@@ -145,13 +174,24 @@ class Assistant:
         """The hybrid search as a LangChain retriever."""
         return HybridRetriever(searcher=self._searcher, k=k or self.settings.top_k)
 
+    def model_status(self) -> dict[str, object]:
+        """The generating model's state (loading, ready, restarting, failed) and its queue, for /healthz."""
+        model = getattr(self.backend, "model", None)
+        gate = getattr(self.backend, "gate", None)
+        status: dict[str, object] = {}
+        if model is not None:
+            status.update(model_state=model.state, model_restarts=model.restarts, model_error=model.error)
+        if gate is not None:
+            status.update(queue_length=gate.queue_length, answers_in_progress=gate.busy, slots=gate.slots)
+        return status
+
     @property
     def backend_names(self) -> list[str]:
         """Backends a request may pick (`stream_events(backend=...)`): the configured one, and extractive."""
         return list(dict.fromkeys([self.backend.name, self.fallback.name]))
 
-    def _generate(self, request: GenerationRequest, outcome: _Outcome, backend: str | None = None) -> Iterator[str]:
-        """The chosen backend's answer; on failure or time-out, the extractive one with a notice."""
+    def _generate(self, request: GenerationRequest, outcome: _Outcome, backend: str | None = None) -> Iterator[str | Waiting]:
+        """The chosen backend's answer; on failure, time-out or a busy model, the extractive one with a notice."""
         language = request.language
         if backend == self.fallback.name and self.backend.name != self.fallback.name:
             outcome.backend = self.fallback.name  # asked for, so no notice
@@ -166,14 +206,30 @@ class Assistant:
         produced = False
         try:
             for piece in self.backend.stream(request):
-                produced = True
+                if isinstance(piece, str):
+                    produced = produced or bool(piece.strip())
                 yield piece
+        except RequestCancelled:
+            return  # nobody is reading any more
+        except PassagesDoNotAnswerError:
+            # The model read the passages and found no answer in them: said plainly, never quoted around.
+            outcome.status = "not_covered"
+            yield self._not_covered(request, NOT_ANSWERED[language])[0]
+        except (WrittenPartFailed, BusyError, BackendUnavailableError) as exc:
+            # The model is busy, loading or failed after the key points: what is shown stays, with a notice.
+            notice = BUSY_NOTICE if isinstance(exc, BusyError) else LOADING_NOTICE if isinstance(exc, BackendUnavailableError) else None
+            reason = str(exc.cause) if isinstance(exc, WrittenPartFailed) else str(exc)
+            outcome.notice = notice[language] if notice else FALLBACK_NOTICE[language].format(reason=_reason(exc))
+            log.info("answered without the written part (%s)", reason)
+            outcome.backend = self.fallback.name  # what the user got is the quoted passages
+            if produced:
+                yield "\n\n" + outcome.notice
+            else:
+                yield outcome.notice + "\n\n"
+                yield from self.fallback.stream(request)
         except Exception as exc:  # noqa: BLE001 - any backend failure must end in an answer, not a trace
             log.warning("backend %s failed (%s: %s); answering extractively", self.backend.name, type(exc).__name__, exc)
-            if isinstance(exc, UnsupportedAnswerError):
-                reason = UNSUPPORTED_REASON[language]
-            else:
-                reason = "timeout" if "timeout" in type(exc).__name__.lower() else type(exc).__name__
+            reason = UNSUPPORTED_REASON[language] if isinstance(exc, UnsupportedAnswerError) else _reason(exc)
             outcome.backend, outcome.notice = self.fallback.name, FALLBACK_NOTICE[language].format(reason=reason)
             yield ("\n\n" if produced else "") + outcome.notice + "\n\n"
             yield from self.fallback.stream(request)
@@ -224,45 +280,95 @@ class Assistant:
         history: Sequence[tuple[str, str]] | None = None,
         k: int | None = None,
         backend: str | None = None,
+        cancel: threading.Event | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Sources as soon as retrieval is done, then text deltas, then the complete Answer."""
+        """Sources as soon as retrieval is done, then text deltas (and the place in line while the model is busy),
+        then the complete Answer. Setting `cancel` stops the answer and frees the model."""
         if backend is not None and backend not in self.backend_names:
             raise ValueError(f"unknown answer backend {backend!r}; choose one of: {', '.join(self.backend_names)}")
         question = validate_question(question, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
         previous = next((text for role, text in reversed(turns) if role == "user"), None)
         language = detect_language(question, default=detect_language(previous) if previous else "en")
+        foreign = foreign_language(question)
+        if foreign is not None:
+            yield AnswerEvent(kind="sources", sources=[])
+            yield from self._finish(question, language, other_language(foreign), [], "unsupported_language", "language-guard", question)
+            return
         query = condense_question(question, turns)
         searcher = self._searcher
         # A follow-up is searched both as it was typed and with the previous question in front:
         # their scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
         queries = [query] if query == question else [query, question]
         hits = searcher.search(queries, k or self.settings.top_k, language=language)
-        in_scope = bool(hits) and self._in_scope(searcher, queries)
-        sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)] if in_scope else []
+        if not (hits and self._in_scope(searcher, queries)):
+            yield AnswerEvent(kind="sources", sources=[])
+            yield from self._finish(question, language, NOT_COVERED[language], [], "out_of_scope", "scope-guard", query)
+            return
+        sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
+        request = GenerationRequest(
+            question=question, language=language, passages=sources, history=turns, query=query, cancel=cancel
+        )
+        missing = missing_terms(question, searcher.vocabulary)
+        if missing:
+            # The question names what no document mentions: say so, and show only the nearest passage.
+            text, cited = self._not_covered(request, NOT_IN_SOURCES[language].format(terms=join_terms(missing, language)))
+            yield AnswerEvent(kind="sources", sources=cited)
+            yield from self._finish(question, language, text, cited, "not_covered", "answerability", query)
+            return
         yield AnswerEvent(kind="sources", sources=sources)
-
         outcome = _Outcome(backend="scope-guard")
-        if not in_scope:
-            pieces: Iterator[str] = iter([NOT_COVERED[language]])
-        else:
-            request = GenerationRequest(question=question, language=language, passages=sources, history=turns)
-            pieces = self._generate(request, outcome, backend)
         text = ""
-        for piece in pieces:
+        for piece in self._generate(request, outcome, backend):
+            if isinstance(piece, Waiting):
+                yield AnswerEvent(kind="status", waiting=QueueStatus(position=piece.position, expected_seconds=piece.expected_seconds))
+                continue
             text += piece
             yield AnswerEvent(kind="delta", delta=piece)
-        if outcome.backend not in ("scope-guard", self.fallback.name) and _answer_language(text) not in (None, language):
+        if outcome.backend != self.fallback.name and _answer_language(text) not in (None, language):
             outcome.notice = WRONG_LANGUAGE_NOTICE[language]
-        answer = Answer(
-            question=question,
-            text=text.strip(),
-            language=language,
-            in_scope=in_scope,
-            covered=in_scope,
-            sources=sources,
-            backend=outcome.backend,
-            query=query,
-            notice=outcome.notice,
+        yield AnswerEvent(
+            kind="done",
+            answer=Answer(
+                question=question,
+                text=text.strip(),
+                language=language,
+                in_scope=True,
+                status=outcome.status,
+                sources=sources,
+                backend=outcome.backend,
+                query=query,
+                notice=outcome.notice,
+            ),
         )
-        yield AnswerEvent(kind="done", answer=answer)
+
+    def _not_covered(self, request: GenerationRequest, statement: str) -> tuple[str, list[Source]]:
+        """The plain "my sources don't say" answer, with the nearest passage's closest pieces, cited as [1]."""
+        quotes = [q for q in self.fallback.quotes(request, limit=2) if q.passage.n == request.passages[0].n]
+        nearest = request.passages[0]
+        cited = [nearest.model_copy(update={"n": 1})]
+        lines = [statement]
+        if quotes:
+            section = nearest.section.split(" > ")[-1] or nearest.title
+            lines += ["", NEAREST[request.language].format(title=nearest.title, section=section)]
+            lines += [f"- {q.unit.text} [1]" for q in sorted(quotes, key=lambda q: q.unit.order)]
+        return "\n".join(lines), cited
+
+    def _finish(
+        self, question: str, language: Lang, text: str, sources: list[Source], status: AnswerStatus, backend: str, query: str
+    ) -> Iterator[AnswerEvent]:
+        """An answer that needs no backend (other language, out of scope, not covered): one delta, then done."""
+        yield AnswerEvent(kind="delta", delta=text)
+        yield AnswerEvent(
+            kind="done",
+            answer=Answer(
+                question=question,
+                text=text,
+                language=language,
+                in_scope=status not in ("out_of_scope", "unsupported_language"),
+                status=status,
+                sources=sources,
+                backend=backend,
+                query=query,
+            ),
+        )

@@ -133,6 +133,7 @@ def ask(
             "language": answer.language,
             "in_scope": answer.in_scope,
             "covered": answer.covered,
+            "status": answer.status,
             "sources": [s.model_dump(exclude={"n"}) for s in answer.sources],
             "backend": answer.backend,
         }

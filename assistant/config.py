@@ -70,9 +70,15 @@ class Settings(BaseSettings):
         default="extractive", description="Answer backend: embedded local LLM, any OpenAI-compatible endpoint, or extractive."
     )
     local_model: str = Field(
-        default="qwen2.5-coder-1.5b-instruct", description="A packaged GGUF in assistant.local_llm.LOCAL_MODELS."
+        default="qwen2.5-coder-1.5b-instruct", description="A packaged GGUF in assistant.answering.local_llm.LOCAL_MODELS."
     )
     local_model_path: Path | None = Field(default=None, description="Any other GGUF file; overrides local_model.")
+    local_slots: int = Field(
+        default=2, ge=1, le=16, description="Answers the local model writes at once (llama.cpp slots, continuous batching)."
+    )
+    speculative: Literal["none", "ngram"] = Field(
+        default="none", description="Speculative decoding of the local model: n-gram prompt lookup, or none."
+    )
     model_cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlcareer" / "models",
         description="Where the packaged GGUF is assembled once.",
@@ -90,13 +96,31 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description="Share of a generated sentence's content words that must occur in the passages for it "
-        "to be shown (assistant/answer_guard.py); 0 shows everything the model writes.",
+        "to be shown (assistant/answering/guard.py); 0 shows everything the model writes.",
+    )
+    structured_output: bool = Field(
+        default=True,
+        description="Generating backends fill a JSON schema (a verdict on the passages, then sentences each citing "
+        "one), checked sentence by sentence; off: free text checked by the answer guard (for endpoints without "
+        "JSON-schema support).",
     )
     focus_sentences: int = Field(
-        default=8, ge=1, le=40, description="Most relevant passage sentences given to a generating backend."
+        default=6, ge=1, le=40, description="Most relevant passage sentences or list items given to a generating backend."
     )
     llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for the LLM before falling back.")
-    answer_sentences: int = Field(default=4, ge=1, le=10)
+    answer_mode: Literal["hybrid", "written"] = Field(
+        default="hybrid",
+        description="Generating backends: the quoted key points at once, then the written answer (hybrid), or the "
+        "written answer only.",
+    )
+    queue_size: int = Field(default=16, ge=0, description="Answers that may wait for a busy model; more are quoted at once.")
+    queue_wait: float = Field(
+        default=30.0, ge=0, description="Seconds an answer may wait for the model before it is quoted instead."
+    )
+    openai_concurrency: int = Field(default=4, ge=1, description="Answers written at once by the hosted endpoint.")
+    answer_units: int = Field(
+        default=5, ge=1, le=10, description="Most sentences or list items an extractive answer quotes."
+    )
 
     # Serving
     host: str = "127.0.0.1"
@@ -106,7 +130,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS (none by default).")
     max_messages: int = Field(default=40, ge=1, description="Most messages accepted in one chat request.")
     request_timeout: float = Field(default=120.0, gt=0, description="Seconds before an API request is abandoned.")
-    generation_workers: int = Field(default=4, ge=1, description="Answers computed at once by the HTTP API.")
+    generation_workers: int = Field(
+        default=64,
+        ge=1,
+        description="Answers the HTTP API works on at once (threads; a generating model has its own queue, MLCAREER_QUEUE_SIZE).",
+    )
     feedback_path: Path = Field(
         default=PROJECT_ROOT / "var" / "feedback.jsonl", description="Append-only JSONL of the web chat's thumbs up/down."
     )

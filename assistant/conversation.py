@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import InvalidQuestionError
-from .prompts import EMPTY_QUESTION, too_long
+from .answering.prompts import EMPTY_QUESTION, too_long
 from .schema import Role
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -14,10 +14,18 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _FOLLOW_UP_OPENERS = (
     "and ", "what about", "how about", "also", "same ", "more ", "any ", "those", "these", "it ", "that ",
     "et ", "et pour", "aussi", "pareil", "idem", "plus ", "donne-moi", "donne moi", "des ", "ces ", "ça ",
-    "ca ", "cela", "lesquel", "quels sont-ils", "et si",
+    "ca ", "cela", "lesquel", "quels sont-ils", "et si", "ok ", "okay", "so ", "alors", "du coup", "d'accord",
 )
 SHORT_QUESTION_WORDS = 5
 MAX_BORROWED_CHARS = 500
+# Words that point back at the previous turn ("would I need a degree for that?", "lequel en premier ?"),
+# read in questions of up to FOLLOW_UP_WORDS words.
+_ANAPHORA = re.compile(
+    r"\b(?:that|those|these|them|it|this one|which one|which of|the first|the latter|the former|"
+    r"ça|cela|celui-ci|celle-ci|ceux-ci|ceux-là|celles-ci|lequel|laquelle|lesquels|lesquelles|là-dessus|y aller)\b",
+    re.IGNORECASE,
+)
+FOLLOW_UP_WORDS = 12
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -45,15 +53,18 @@ def validate_history(history: Sequence[tuple[str, str]] | None, max_turns: int) 
 def condense_question(question: str, history: Sequence[tuple[Role, str]]) -> str:
     """A standalone retrieval query: a short or follow-up question borrows the previous user turn.
 
-    Rule (used when no LLM rewrites the question): a question of at most five words, or one
-    that opens like a follow-up ("and for...", "et pour...", "donne-moi..."), is prefixed with
-    the last user question, so its topic carries over.
+    Rule (used when no LLM rewrites the question): a question of at most five words, one that
+    opens like a follow-up ("and for...", "et pour...", "donne-moi..."), or a short one pointing
+    back ("would I need a degree for that?"), is prefixed with the last user question, so its
+    topic carries over.
     """
     previous = next((text for role, text in reversed(history) if role == "user"), None)
     if not previous:
         return question
     lowered = question.lower().lstrip()
-    if len(_WORD.findall(question)) <= SHORT_QUESTION_WORDS or lowered.startswith(_FOLLOW_UP_OPENERS):
+    words = len(_WORD.findall(question))
+    leans_back = words <= FOLLOW_UP_WORDS and _ANAPHORA.search(question) is not None
+    if words <= SHORT_QUESTION_WORDS or lowered.startswith(_FOLLOW_UP_OPENERS) or leans_back:
         # Only the end of a long earlier turn: the query is embedded whole, and cost grows with length.
         return f"{previous[-MAX_BORROWED_CHARS:]} {question}"
     return question

@@ -17,12 +17,14 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 
 import faiss
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from .answering.units import UNITS_VERSION, Unit, passage_units
 from .chunking import Chunk
 from .embeddings import EmbeddingSpec, PackagedEmbeddings, package_version
 from .scope import SCOPE_FILE, ScopeModel, read_scope_model
@@ -38,11 +40,13 @@ from .errors import (
 log = logging.getLogger(__name__)
 
 # 2: heading vectors in headings.index, the scope classifier in scope.json;
-# 3: the scope guard calibrated per index, its training questions' vectors in scope_questions.index.
-FORMAT_VERSION = 3
+# 3: the scope guard calibrated per index, its training questions' vectors in scope_questions.index;
+# 4: the vectors of every passage's quotable units (sentences, list items) in units.index.
+FORMAT_VERSION = 4
 FAISS_FILE = "faiss.index"
 HEADINGS_FILE = "headings.index"
 SCOPE_QUESTIONS_FILE = "scope_questions.index"
+UNITS_FILE = "units.index"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 
@@ -74,6 +78,7 @@ class IndexManifest(BaseModel):
     chunk_overlap: int
     sources: dict[str, SourceEntry]
     files_sha256: dict[str, str]
+    units_version: int = 0
 
     def check_model(self, spec: EmbeddingSpec, index_dir: Path) -> None:
         """Refuse an index whose vectors another model (or prefix convention) produced."""
@@ -104,6 +109,21 @@ class LoadedIndex:
     directory: Path
     scope: ScopeModel
     scope_questions: faiss.Index
+    units_index: faiss.Index
+
+    @cached_property
+    def units(self) -> dict[str, tuple[list[Unit], np.ndarray]]:
+        """Each chunk's quotable units and their vectors, embedded at build: answers need no embedding but the query's."""
+        cut = [passage_units(c.text) for c in self.chunks]
+        if self.manifest.units_version != UNITS_VERSION or sum(map(len, cut)) != self.units_index.ntotal:
+            log.warning("units.index of %s does not match its chunks: units will be embedded when first quoted", self.directory)
+            return {}
+        vectors = self.units_index.reconstruct_n(0, self.units_index.ntotal)
+        out, start = {}, 0
+        for chunk, units in zip(self.chunks, cut):
+            out[chunk.id] = (units, vectors[start : start + len(units)])
+            start += len(units)
+        return out
 
     @property
     def vectors(self) -> np.ndarray:
@@ -155,6 +175,7 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
         faiss_index = faiss.read_index(str(index_dir / FAISS_FILE))
         heading_index = faiss.read_index(str(index_dir / HEADINGS_FILE))
         scope_questions = faiss.read_index(str(index_dir / SCOPE_QUESTIONS_FILE))
+        units_index = faiss.read_index(str(index_dir / UNITS_FILE))
         scope = read_scope_model(index_dir / SCOPE_FILE)
         chunks = [
             Chunk(record["id"], record["text"], record["metadata"])
@@ -177,7 +198,7 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
         or scope.calibration is None
     ):
         raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its embedding model or training questions: {REBUILD_HINT}")
-    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope, scope_questions)
+    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope, scope_questions, units_index)
 
 
 def make_manifest(
@@ -204,6 +225,7 @@ def make_manifest(
         chunk_overlap=chunk_overlap,
         sources=sources,
         files_sha256={},
+        units_version=UNITS_VERSION,
     )
 
 
@@ -215,13 +237,20 @@ def write_index(
     heading_vectors: np.ndarray,
     scope: ScopeModel,
     scope_question_vectors: np.ndarray,
+    unit_vectors: np.ndarray,
 ) -> None:
     """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
     index_dir = Path(index_dir).resolve()
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{index_dir.name}.build-", dir=index_dir.parent))
     try:
-        for name, matrix in ((FAISS_FILE, vectors), (HEADINGS_FILE, heading_vectors), (SCOPE_QUESTIONS_FILE, scope_question_vectors)):
+        matrices = (
+            (FAISS_FILE, vectors),
+            (HEADINGS_FILE, heading_vectors),
+            (SCOPE_QUESTIONS_FILE, scope_question_vectors),
+            (UNITS_FILE, unit_vectors),
+        )
+        for name, matrix in matrices:
             flat = faiss.IndexFlatIP(manifest.dimension)
             if len(matrix):
                 flat.add(np.ascontiguousarray(matrix, dtype=np.float32))
@@ -231,7 +260,7 @@ def write_index(
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_record(), ensure_ascii=False, sort_keys=True) + "\n")
         manifest = manifest.model_copy(
-            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_QUESTIONS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
+            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_QUESTIONS_FILE, UNITS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
         )
         # The manifest goes last: a folder without one is never taken for an index.
         (staging / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", "utf-8")

@@ -25,7 +25,27 @@ _LOANWORDS = re.compile(
 _PROPER_NOUN = re.compile(r"(?<=\S\s)[A-Z][\w.+-]*")
 
 _detector = None
+_world_detector = None
 _lock = threading.Lock()
+
+# Languages a question may come in that the assistant does not answer in: it says which ones it
+# speaks instead. Trigram models only (low-accuracy mode): ~25 MB, and reliable from four words.
+_OTHER_LANGUAGES = (
+    Language.GERMAN, Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE, Language.DUTCH, Language.ARABIC,
+    Language.CHINESE, Language.JAPANESE, Language.KOREAN, Language.RUSSIAN, Language.POLISH, Language.TURKISH,
+    Language.HINDI, Language.VIETNAMESE, Language.INDONESIAN, Language.SWEDISH, Language.ROMANIAN, Language.UKRAINIAN,
+)
+_MIN_FOREIGN_WORDS = 4
+_MIN_FOREIGN_CONFIDENCE = 0.6
+# Function words found in French or English and not in the other languages above: two of them and
+# the text is French or English, whatever the trigrams say ("et pour le live coding, plutôt
+# leetcode ou pandas ?" looks German to them).
+_OWN_MARKERS = {
+    "fr": frozenset("et pour les est une des du je vous avec dans sur pas quel quelle quels quelles comment "
+                    "c'est plutôt aussi mais faut ça qu'il j'ai".split()),
+    "en": frozenset("the and is what how which should with does my you are to of can i'm".split()),
+}
+_WORDS = re.compile(r"[\w']+")
 
 
 def _get_detector():  # noqa: ANN202 - lingua has no public type for it
@@ -38,9 +58,51 @@ def _get_detector():  # noqa: ANN202 - lingua has no public type for it
         return _detector
 
 
+def _world() -> object:
+    global _world_detector
+    with _lock:
+        if _world_detector is None:
+            _world_detector = (
+                LanguageDetectorBuilder.from_languages(Language.FRENCH, Language.ENGLISH, *_OTHER_LANGUAGES)
+                .with_low_accuracy_mode()
+                .build()
+            )
+        return _world_detector
+
+
+def _mask(text: str) -> str:
+    return _PROPER_NOUN.sub(" ", _LOANWORDS.sub(" ", text))
+
+
+def foreign_language(text: str) -> str | None:
+    """The name of the language the text is in when it is clearly neither French nor English, else None.
+
+    Conservative: short or mixed questions ("Kubernetes ?", "ok merci") are never called foreign,
+    only four words or more that the detector gives to another language with confidence, or a
+    text mostly in a non-Latin script.
+    """
+    masked = _mask(text)
+    letters = [ch for ch in masked if ch.isalpha()]
+    if not letters:
+        return None
+    words = [w.lower() for w in _WORDS.findall(masked)]
+    if any(sum(w in markers for w in words) >= 2 for markers in _OWN_MARKERS.values()):
+        return None
+    non_latin = sum(not ("a" <= ch.lower() <= "z" or "\u00c0" <= ch <= "\u024f") for ch in letters) / len(letters)
+    confidences = _world().compute_language_confidence_values(masked)  # type: ignore[attr-defined]
+    if not confidences:
+        return None
+    best = confidences[0]
+    if best.language in (Language.FRENCH, Language.ENGLISH):
+        return None
+    if non_latin > 0.5 or (len(masked.split()) >= _MIN_FOREIGN_WORDS and best.value >= _MIN_FOREIGN_CONFIDENCE):
+        return best.language.name.capitalize()
+    return None
+
+
 def detect_language(text: str, default: Lang = "en") -> Lang:
     """'fr' or 'en'; `default` when the text carries no signal (digits, one unknown word)."""
-    masked = _PROPER_NOUN.sub(" ", _LOANWORDS.sub(" ", text))
+    masked = _mask(text)
     if sum(ch.isalpha() for ch in masked) < 2:
         return default
     confidences = _get_detector().compute_language_confidence_values(masked)

@@ -18,6 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from .answering.answerability import corpus_vocabulary
 from .chunking import Chunk
 from .embeddings import PackagedEmbeddings
 from .index import LoadedIndex
@@ -102,6 +103,8 @@ class HybridSearcher:
             corpus = [keyword_tokens(c.embedding_text, [str(c.metadata.get("lang") or "en")]) for c in index.chunks]
             self._bm25.index(corpus, show_progress=False)
         self._vocabulary = set(self._bm25.vocab_dict) if self._bm25_ready else set()
+        # Every word of the index, unstemmed: what the answerability check looks names up in.
+        self.vocabulary = corpus_vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
 
     def search(self, query: str | Sequence[str], k: int = 4, language: str | None = None) -> list[ScoredChunk]:
         """Top-k chunks for one query, or for several read together (their scores are averaged).

@@ -7,6 +7,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Role = Literal["user", "assistant"]
+# answered: the passages answer it; not_covered: in scope, but the sources do not say (the answer says so);
+# out_of_scope: not about the ML-engineer career; unsupported_language: neither French nor English.
+AnswerStatus = Literal["answered", "not_covered", "out_of_scope", "unsupported_language"]
 
 
 class Source(BaseModel):
@@ -21,6 +24,7 @@ class Source(BaseModel):
     source: str = Field(description="File path or URL the passage comes from.")
     lang: str
     url: str | None = Field(default=None, description="Link to the original reference, when known.")
+    relevance: float = Field(default=0.0, exclude=True, description="The fused retrieval score that ranked it (internal).")
 
 
 class Answer(BaseModel):
@@ -30,19 +34,30 @@ class Answer(BaseModel):
     text: str
     language: Literal["fr", "en"]
     in_scope: bool
-    covered: bool = Field(
-        default=False, description="The passages answer the question (False: the answer says the sources do not cover it)."
-    )
+    status: AnswerStatus = Field(default="answered", description="Whether and why the question was answered.")
     sources: list[Source]
     backend: str
     query: str = Field(description="The standalone query used for retrieval.")
     notice: str | None = Field(default=None, description="Set when a fallback answered instead.")
 
+    @property
+    def covered(self) -> bool:
+        """The passages answer the question (False: the answer says plainly that the sources do not)."""
+        return self.status == "answered"
+
+
+class QueueStatus(BaseModel):
+    """While an answer waits for a busy model: its place in line (1 = next) and the expected wait."""
+
+    position: int
+    expected_seconds: float
+
 
 class AnswerEvent(BaseModel):
-    """One step of a streamed answer: sources first, then text deltas, then the full answer."""
+    """One step of a streamed answer: sources first, then text deltas (and queue status), then the full answer."""
 
-    kind: Literal["sources", "delta", "done"]
+    kind: Literal["sources", "delta", "status", "done"]
     sources: list[Source] = Field(default_factory=list)
     delta: str = ""
+    waiting: QueueStatus | None = None
     answer: Answer | None = None

@@ -51,12 +51,12 @@ def free_port() -> int:
 class LiveServer:
     """A real uvicorn server on 127.0.0.1 in a background thread; `stop()` shuts it down."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app, port: int | None = None) -> None:  # noqa: ANN001
         import threading
 
         import uvicorn
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

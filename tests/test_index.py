@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_index_files_follow_the_documented_format(article_index: Path):
-    assert {p.name for p in article_index.iterdir()} == {"faiss.index", "headings.index", "scope.json", "scope_questions.index", "chunks.jsonl", "manifest.json"}
+    assert {p.name for p in article_index.iterdir()} == {"faiss.index", "headings.index", "scope.json", "scope_questions.index", "units.index", "chunks.jsonl", "manifest.json"}
     manifest = json.loads((article_index / "manifest.json").read_text())
     assert manifest["embedding_model"] == "multilingual-e5-small"
     assert manifest["dimension"] == 384 and manifest["normalized"] is True

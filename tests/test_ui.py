@@ -168,7 +168,7 @@ def test_history_is_capped(article_assistant: Assistant, monkeypatch: pytest.Mon
 
 @pytest.mark.integration
 def test_settings_pick_the_backend_when_several_are_configured(article_assistant: Assistant, monkeypatch: pytest.MonkeyPatch):
-    from assistant.llm import AnswerBackend, GenerationRequest
+    from assistant.answering.backends import AnswerBackend, GenerationRequest
     from assistant.serving.ui import backend_choices
 
     class EchoBackend(AnswerBackend):

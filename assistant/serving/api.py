@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -72,6 +73,7 @@ def _answer_json(answer: Answer) -> AskResponse:
         language=answer.language,
         in_scope=answer.in_scope,
         covered=answer.covered,
+        status=answer.status,
         sources=[SourceOut.of(s) for s in answer.sources],
         backend=answer.backend,
         notice=answer.notice,
@@ -188,6 +190,7 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
             "chunks": manifest.chunk_count,
             "index_built_at": manifest.built_at,
             "backend": assistant.backend.name,
+            **assistant.model_status(),
             "warming_up": assistant.warming_up,
             # A rebuilt index that failed verification: the previous one is still served.
             "index_reload_error": assistant.index_reload_error,
@@ -234,8 +237,9 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
         question, history = _conversation(body, settings)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
+        cancel = threading.Event()  # set when the client goes: the model stops and frees its slot
         # Validate before streaming starts, so bad input is a 4xx, not a broken stream.
-        events = assistant.stream_events(question, history)
+        events = assistant.stream_events(question, history, cancel=cancel)
         first = await pool.run(lambda: next(events))
         if not body.stream:
             rest = await pool.run(lambda: list(events))
@@ -248,12 +252,15 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
                 sources=[SourceOut.of(s) for s in answer.sources],
                 in_scope=answer.in_scope,
                 covered=answer.covered,
+                status=answer.status,
                 language=answer.language,
                 backend=answer.backend,
                 notice=answer.notice,
             )
         return StreamingResponse(
-            _sse(pool, first, events, completion_id, created), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+            _sse(pool, first, events, completion_id, created, cancel),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
         )
 
     if with_ui:
@@ -267,7 +274,25 @@ def _created(assistant: Assistant) -> int:
     return int(datetime.fromisoformat(assistant.manifest.built_at).timestamp())
 
 
-async def _sse(pool: GenerationPool, first: AnswerEvent, events: Iterator[AnswerEvent], completion_id: str, created: int) -> AsyncIterator[str]:
+def _close_when_idle(events: Iterator[AnswerEvent], seconds: float = 60.0) -> None:
+    """Close a stream's generator once no worker is inside it: its `finally` blocks free the model's slot."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            events.close()  # type: ignore[attr-defined]
+            return
+        except ValueError:  # "generator already executing": a worker is still in it
+            time.sleep(0.01)
+
+
+async def _sse(
+    pool: GenerationPool,
+    first: AnswerEvent,
+    events: Iterator[AnswerEvent],
+    completion_id: str,
+    created: int,
+    cancel: threading.Event,
+) -> AsyncIterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         payload = {
             "id": completion_id,
@@ -279,22 +304,30 @@ async def _sse(pool: GenerationPool, first: AnswerEvent, events: Iterator[Answer
         }
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
-    yield chunk({"role": "assistant", "content": ""})
+    # The passages are known before any text: the first chunk carries them (the last one again).
+    yield chunk({"role": "assistant", "content": ""}, sources=[SourceOut.of(s).model_dump() for s in first.sources])
     try:
         async for event in pool.iterate(events):
             if event.kind == "delta":
                 yield chunk({"content": event.delta})
+            elif event.kind == "status" and event.waiting is not None:
+                # OpenAI clients ignore the extra field; the widget and others show the place in line.
+                yield chunk({}, queue=event.waiting.model_dump())
             elif event.kind == "done" and event.answer is not None:
                 a = event.answer
                 sources = [SourceOut.of(s).model_dump() for s in a.sources]
                 yield chunk(
-                    {}, "stop", sources=sources, in_scope=a.in_scope, covered=a.covered, language=a.language, backend=a.backend, notice=a.notice
+                    {}, "stop", sources=sources, in_scope=a.in_scope, covered=a.covered, status=a.status, language=a.language, backend=a.backend, notice=a.notice
                 )
     except (TimeoutError, APIError):
         yield f"data: {json.dumps(error_body('the answer took too long and was stopped', 'timeout', 'timeout'))}\n\n"
     except Exception:  # a failed stream must end cleanly for the client, never hang
         log.exception("stream failed")
         yield f"data: {json.dumps(error_body('the answer failed; try again', 'server_error'))}\n\n"
+    finally:
+        # Normal end, or the client went away (Starlette cancels this generator): stop the answer now.
+        cancel.set()
+        threading.Thread(target=_close_when_idle, args=(events,), name="close-stream", daemon=True).start()
     yield "data: [DONE]\n\n"
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..schema import Source
+from ..schema import AnswerStatus, Source
 
 
 class SourceOut(BaseModel):
@@ -24,7 +24,7 @@ class SourceOut(BaseModel):
 
     @classmethod
     def of(cls, source: Source) -> "SourceOut":
-        return cls(**source.model_dump())
+        return cls(**source.model_dump())  # the internal `relevance` is excluded from the dump
 
 
 class HistoryTurn(BaseModel):
@@ -43,6 +43,7 @@ class AskResponse(BaseModel):
     language: Literal["fr", "en"]
     in_scope: bool
     covered: bool = Field(description="False when the sources do not answer the question (the answer says so).")
+    status: AnswerStatus = Field(description="answered, not_covered, out_of_scope or unsupported_language.")
     sources: list[SourceOut]
     backend: str
     notice: str | None = None
@@ -105,6 +106,7 @@ class ChatCompletion(BaseModel):
     sources: list[SourceOut] = Field(description="Passages behind the answer, numbered as its [n] citations.")
     in_scope: bool
     covered: bool = Field(description="False when the sources do not answer the question (the answer says so).")
+    status: AnswerStatus
     language: Literal["fr", "en"]
     backend: str
     notice: str | None = None

@@ -74,6 +74,7 @@ class SourceInfo(BaseModel):
 class AskResult(BaseModel):
     answer: str
     covered: bool = Field(description="False when the knowledge base does not answer the question.")
+    status: str = Field(description="answered, not_covered, out_of_scope or unsupported_language.")
     in_scope: bool = Field(description="False when the question is not about the ML-engineer career at all.")
     language: str
     sources: list[SourceInfo]
@@ -165,6 +166,7 @@ def create_mcp_server(assistant: Assistant, settings: Settings, run_blocking: Ru
         return AskResult(
             answer=answer.text,
             covered=answer.covered,
+            status=answer.status,
             in_scope=answer.in_scope,
             language=answer.language,
             sources=[source_info(s) for s in answer.sources],

@@ -20,7 +20,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from ..language import Lang
-from ..schema import Source
+from ..schema import QueueStatus, Source
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _PRE = re.compile(r"<pre>.*?</pre>", re.DOTALL)
@@ -196,6 +196,13 @@ class ReplyView:
     backend: str | None = None
     notice: str | None = None
     error: str | None = None
+    waiting: QueueStatus | None = None  # the answer waits for the busy model
+
+
+def waiting_label(waiting: QueueStatus, language: Lang) -> str:
+    if language == "fr":
+        return f"En attente du modèle : position {waiting.position} dans la file, environ {waiting.expected_seconds:.0f} s"
+    return f"Waiting for the model: position {waiting.position} in line, about {waiting.expected_seconds:.0f} s"
 
 
 def backend_label(backend: str, language: Lang, fell_back: bool) -> str:
@@ -220,6 +227,8 @@ def render_reply(view: ReplyView) -> str:
     parts.append(f'<div class="mlc-body">{body}</div><!--/mlc-body-->')
     if view.backend is None and view.error is None:
         status = labels["searching"] if view.retrieving else labels["writing"]
+        if view.waiting is not None:
+            status = escape_html(waiting_label(view.waiting, view.language))
         parts.append(f'<div class="mlc-pending" aria-live="polite"><span class="mlc-dot"></span>{status}</div>')
     elif view.backend is not None:
         label = backend_label(view.backend, view.language, fell_back=bool(view.notice))

@@ -133,6 +133,7 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
     default_k = assistant.settings.top_k
     max_turns = assistant.settings.max_history_turns
     choose_backend = _accepts(assistant.stream_events, "backend")
+    can_cancel = _accepts(assistant.stream_events, "cancel")
 
     def respond(message: str, history: list[dict], backend: str | None = None, k: float | None = None) -> Iterator[str]:
         answer_id = uuid.uuid4().hex[:16]
@@ -144,6 +145,9 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
         if choose_backend and backend and backend in backend_choices(assistant):
             options["backend"] = backend
         view = ReplyView(answer_id=answer_id, language=language)
+        cancel = threading.Event()
+        if can_cancel:
+            options["cancel"] = cancel  # the stop button closes this generator: the model stops too
         try:
             events = assistant.stream_events(message, turns, **options)
             text, last = "", 0.0
@@ -151,9 +155,12 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
                 if event.kind == "sources":
                     view = replace(view, sources=event.sources, retrieving=False)
                     yield render_reply(view)
+                elif event.kind == "status":
+                    view = replace(view, waiting=event.waiting)
+                    yield render_reply(view)
                 elif event.kind == "delta":
                     text += event.delta
-                    view = replace(view, text=text)
+                    view = replace(view, text=text, waiting=None)
                     if time.monotonic() - last >= STREAM_INTERVAL:
                         last = time.monotonic()
                         yield render_reply(view)
@@ -174,6 +181,8 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
         except Exception:  # the chat must keep serving whatever one request hits
             log.exception("chat request failed")
             yield render_reply(replace(view, error=GENERIC_ERROR))
+        finally:
+            cancel.set()
 
     return respond
 

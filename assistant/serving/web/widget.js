@@ -35,6 +35,7 @@
       stop: "Arrêter",
       sources: "Sources",
       thinking: "Recherche dans les sources…",
+      waiting: function (q) { return "En attente du modèle : position " + q.position + ", environ " + Math.round(q.expected_seconds) + " s"; },
       you: "Vous",
       bot: "Assistant",
       stopped: "(réponse interrompue)",
@@ -52,6 +53,7 @@
       stop: "Stop",
       sources: "Sources",
       thinking: "Searching the sources…",
+      waiting: function (q) { return "Waiting for the model: position " + q.position + ", about " + Math.round(q.expected_seconds) + " s"; },
       you: "You",
       bot: "Assistant",
       stopped: "(answer stopped)",
@@ -64,7 +66,7 @@
     ":host { all: initial; }",
     "* { box-sizing: border-box; }",
     ".root { position: fixed; bottom: 20px; " + side + ": 20px; z-index: 2147483000; font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: #1e293b; }",
-    ".launcher { width: 56px; height: 56px; border-radius: 50%; border: 0; background: #4338ca; color: #fff; cursor: pointer; box-shadow: 0 6px 20px rgba(15,23,42,.3); font-size: 24px; }",
+    ".launcher { width: 56px; height: 56px; border-radius: 50%; border: 0; background: #4338ca; color: #fff; cursor: pointer; box-shadow: 0 6px 20px rgba(15,23,42,.3); display: flex; align-items: center; justify-content: center; }",
     ".launcher:focus-visible, button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 3px solid #f59e0b; outline-offset: 2px; }",
     ".panel { position: absolute; bottom: 70px; " + side + ": 0; width: min(380px, calc(100vw - 40px)); height: min(560px, calc(100vh - 110px)); background: #fff; border: 1px solid #cbd5e1; border-radius: 14px; box-shadow: 0 12px 40px rgba(15,23,42,.25); display: flex; flex-direction: column; overflow: hidden; }",
     ".panel[hidden] { display: none; }",
@@ -111,7 +113,19 @@
   var style = el("style");
   style.textContent = CSS;
   var root = el("div", { class: "root", lang: lang });
-  var launcher = el("button", { class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "mlc-panel", "aria-label": TEXT.open }, "💬");
+  var launcher = el("button", { class: "launcher", id: "mlc-launcher", type: "button", "aria-expanded": "false", "aria-controls": "mlc-panel", "aria-label": TEXT.open });
+  // A speech-bubble icon drawn with SVG (an emoji would need a font the visitor may not have).
+  var svgNs = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(svgNs, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "26");
+  icon.setAttribute("height", "26");
+  icon.setAttribute("aria-hidden", "true");
+  var bubblePath = document.createElementNS(svgNs, "path");
+  bubblePath.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  bubblePath.setAttribute("fill", "currentColor");
+  icon.append(bubblePath);
+  launcher.append(icon);
   var panel = el("div", { class: "panel", id: "mlc-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "mlc-title", hidden: "" });
   var header = el("header");
   var title = el("h2", { id: "mlc-title" }, TEXT.title);
@@ -221,6 +235,16 @@
       if (payload.error) throw new Error(payload.error.message || "error");
       var choice = payload.choices && payload.choices[0];
       if (choice && choice.delta && choice.delta.content) append(choice.delta.content);
+      if (payload.queue) {
+        if (!reply.status) {
+          reply.status = el("div", { class: "notice", role: "status" });
+          reply.node.append(reply.status);
+        }
+        reply.status.textContent = TEXT.waiting(payload.queue);
+      } else if (reply.status && choice && (choice.delta.content || choice.finish_reason)) {
+        reply.status.remove();
+        reply.status = null;
+      }
       if (payload.notice) reply.node.insertBefore(el("div", { class: "notice", role: "status" }, String(payload.notice)), reply.body);
       if (choice && choice.finish_reason) showSources(reply.node, payload.sources);
     }

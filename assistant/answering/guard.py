@@ -19,15 +19,17 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from .errors import AssistantError
-from .schema import Source
-from .text import STOPWORDS, fold
+from ..errors import AssistantError
+from ..schema import Source
+from ..text import STOPWORDS, fold
 
 log = logging.getLogger(__name__)
 
 _PREFIX = 5  # characters two words must share to count as the same word
 _WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 _CITATION = re.compile(r"\[(\d+)\]")
+# Negations, accent-folded: "ne ... pas", "n'est pas", "jamais", "not", "never", "no longer"...
+_NEGATION = re.compile(r"\b(?:ne|n'|pas|jamais|aucun|aucune|sans|not|never|no|none|without|cannot|n't)\b|n't\b")
 # "[1] Oui, ..." is a stray; "[1] propose ..." uses the citation as the subject and stays.
 _LEADING_CITATIONS = re.compile(r"^(\s*)(?:\[\d+\]\s*)+(?=[A-ZÀ-ÖØ-Þ«\"“])")
 # Names and figures: a capitalised word not at the start of the sentence, a number, a URL.
@@ -65,6 +67,8 @@ class AnswerGuard:
         self._all = set().union(*(self._prefixes[n] for n in same)) if same else set()
         self._compare_words = bool(same)
         self._folded = fold(" ".join(f"{p.title} {p.section} {p.text}" for p in self.passages))
+        self._by_n = {p.n: p for p in self.passages}
+        self._kept_words: list[set[str]] = []
 
     def feed(self, text: str) -> str:
         self._held += text
@@ -88,6 +92,36 @@ class AnswerGuard:
 
     def support(self, sentence: str) -> float:
         return self._support(content_words(sentence))
+
+    def check_cited(self, sentence: str, n: int) -> bool:
+        """A sentence the model attributes to passage `n` (structured output): is it that passage's claim?
+
+        Its names, numbers and URLs must occur in the passages; most of its content words in passage
+        `n` itself (when it is in the answer's language); a negation ("not", "ne ... pas") only when
+        passage `n` negates something too, so advice is not turned into its opposite; and it must not
+        repeat a sentence already kept.
+        """
+        words = content_words(sentence)
+        passage = self._by_n.get(n)
+        if passage is None or not words or self.unknown_names(sentence):
+            return self._drop(sentence)
+        if self.language is None or passage.lang == self.language:
+            own = self._prefixes[n]
+            if sum(w[:_PREFIX] in own for w in words) / len(words) < self.min_support:
+                return self._drop(sentence)
+        if _NEGATION.search(fold(sentence)) and not _NEGATION.search(fold(passage.text)):
+            return self._drop(sentence)
+        prefixes = {w[:_PREFIX] for w in words}
+        if any(len(prefixes & seen) >= 0.8 * min(len(prefixes), len(seen)) for seen in self._kept_words):
+            return self._drop(sentence)
+        self._kept_words.append(prefixes)
+        self.kept += 1
+        return True
+
+    def _drop(self, sentence: str) -> bool:
+        log.info("dropped an unsupported or repeated sentence: %r", sentence.strip()[:120])
+        self.dropped.append(sentence)
+        return False
 
     def _support(self, words: set[str]) -> float:
         if not words or not self._compare_words:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer_guard import AnswerGuard, UnsupportedAnswerError
+from assistant.answering.guard import AnswerGuard, UnsupportedAnswerError
 from assistant.schema import Source
 
 

@@ -1,4 +1,4 @@
-"""The embedded local LLM: a GGUF model shipped as byte-split PyPI packages, served by llama.cpp.
+"""The embedded local LLM: a GGUF model shipped as byte-split PyPI packages, served by llama.cpp in a child process.
 
 The part packages come from an unknown publisher, so nothing in them is imported or run: their
 data files are located through package metadata, concatenated into a cache file under a
@@ -11,12 +11,17 @@ import hashlib
 import json
 import logging
 import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
+from typing import Literal
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 log = logging.getLogger(__name__)
 
@@ -126,37 +131,116 @@ def assemble_model(model: PackagedGGUF, cache_dir: Path) -> Path:
         return target
 
 
-class LocalLLMServer:
-    """llama.cpp in this process, answering OpenAI-compatible requests on a loopback port."""
+ModelState = Literal["loading", "ready", "restarting", "failed", "stopped"]
 
-    def __init__(self, model_path: Path, threads: int = 2, context_tokens: int = 4096, parallel: int = 1) -> None:
-        try:
-            import xllamacpp as xlc
-        except ImportError as exc:  # pragma: no cover - a dependency of the project
-            raise LocalModelError("xllamacpp is not installed: run `make install`") from exc
-        params = xlc.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = context_tokens * parallel
-        params.n_parallel = parallel
-        params.n_predict = -1
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0  # a free port, loopback only
-        params.cache_prompt = True  # the constant system prompt's KV cache is reused across requests
-        params.ui = False
-        params.warmup = True
-        params.verbosity = 0  # llama.cpp's per-token timing lines would drown the app's own logs
-        log.info("starting llama.cpp on %s (%d threads, context %d)", model_path.name, threads, context_tokens)
-        try:
-            self._server = xlc.Server(params)
-        except Exception as exc:  # noqa: BLE001 - the binding raises plain exceptions
-            raise LocalModelError(f"llama.cpp could not load {model_path}: {exc}") from exc
-        self.base_url = self._server.listening_address.rstrip("/") + "/v1"
+
+class LocalModelProcess:
+    """llama.cpp in a child process on a fixed loopback port, restarted in the background if it dies.
+
+    Starting returns at once: the model loads while the assistant already serves (quoting), and
+    `state` says where it is. A child that dies is started again after a pause that grows with each
+    failure in a row; after `max_restarts` failures in a row the state stays `failed`.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 2,
+        context_tokens: int = 4096,
+        slots: int = 1,
+        speculative: str = "none",
+        max_restarts: int = 5,
+    ) -> None:
         self.model_path = model_path
+        self.slots = slots
+        self._args = [
+            "--model", str(model_path), "--threads", str(threads), "--ctx", str(context_tokens),
+            "--slots", str(slots), "--speculative", speculative,
+        ]
+        self._port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self._port}/v1"
+        self.state: ModelState = "loading"
+        self.error: str | None = None
+        self.restarts = 0
+        self._max_restarts = max_restarts
+        self._process: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+        self._stopping = False
+        self._lock = threading.Lock()
+        log.info("starting llama.cpp on %s (%d threads, %d slots, context %d each)", model_path.name, threads, slots, context_tokens)
+        self._thread = threading.Thread(target=self._supervise, name="llama.cpp", daemon=True)
+        self._thread.start()
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the model serves (True), or until `timeout` seconds have passed (False)."""
+        return self._ready.wait(timeout)
+
+    def stop(self) -> None:
+        self._stopping = True
+        with self._lock:
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.state = "stopped"
+
+    def _supervise(self) -> None:
+        failures = 0
+        while not self._stopping:
+            started = time.monotonic()
+            error = self._run_once()
+            if self._stopping:
+                return
+            self._ready.clear()
+            # A child that served a while and then died starts a fresh count of failures in a row.
+            failures = 1 if time.monotonic() - started > 60 else failures + 1
+            self.error = error
+            if failures > self._max_restarts:
+                self.state = "failed"
+                log.error("llama.cpp failed %d times in a row, giving up: %s", failures, error)
+                return
+            self.state, self.restarts = "restarting", self.restarts + 1
+            pause = min(2.0 ** (failures - 1), 30.0)
+            log.warning("llama.cpp stopped (%s); restarting in %.0f s", error, pause)
+            time.sleep(pause)
+
+    def _run_once(self) -> str:
+        """Run one child until it exits; returns why it stopped."""
+        command = [sys.executable, "-m", "assistant.answering.llm_process", *self._args, "--port", str(self._port)]
+        with self._lock:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
+            process = self._process
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        try:
+            message = json.loads(line) if line.strip() else {}
+        except ValueError:
+            message = {"error": line.strip()[:200]}
+        if "ready" in message:
+            self.state, self.error = "ready", None
+            self._ready.set()
+            log.info("llama.cpp ready on %s (pid %d)", self.base_url, process.pid)
+        code = process.wait()
+        return str(message.get("error") or f"exit code {code}")
 
 
-_servers: dict[Path, LocalLLMServer] = {}
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_servers: dict[tuple[Path, int, int, int, str], LocalModelProcess] = {}
 
 
 def resolve_model_path(settings) -> Path:  # noqa: ANN001 - Settings, imported lazily by callers
@@ -170,10 +254,11 @@ def resolve_model_path(settings) -> Path:  # noqa: ANN001 - Settings, imported l
     return assemble_model(LOCAL_MODELS[settings.local_model], settings.model_cache_dir)
 
 
-def shared_server(settings) -> LocalLLMServer:  # noqa: ANN001
-    """One llama.cpp server per model file and process: loading a model costs seconds and memory."""
+def shared_server(settings) -> LocalModelProcess:  # noqa: ANN001
+    """One llama.cpp process per model file and configuration: loading a model costs seconds and memory."""
     path = resolve_model_path(settings)
+    key = (path, settings.threads, settings.context_tokens, settings.local_slots, settings.speculative)
     with _assembly_lock:
-        if path not in _servers:
-            _servers[path] = LocalLLMServer(path, settings.threads, settings.context_tokens)
-        return _servers[path]
+        if key not in _servers or _servers[key].state in ("failed", "stopped"):
+            _servers[key] = LocalModelProcess(path, *key[1:])
+        return _servers[key]

@@ -1,0 +1,72 @@
+"""Does the knowledge base answer the question at all? The lexical half of the answer.
+
+Blind reading showed both backends quoting or writing around questions the corpus says nothing
+about ("Jane Street's interview process", "salaries in Tallinn", "the D7 visa"), and E5's
+similarities cannot tell those apart: a question on a named company's interviews sits as close
+to the interview passages as a general one. What does tell them apart is that the question
+names something (a company, a city, a visa, a tool, a code) that appears nowhere in the corpus.
+
+Only the asking part of the question is read (its sentences ending with "?", else its last one): "I'm a PHP developer. Should I
+go through data engineering first?" names PHP as context, not as what is asked. Pure numbers are
+the user's situation ("I'm 42", "92% accuracy"), not a subject, and are ignored. A generating
+backend adds its own verdict on the passages (`answerable` in its structured output).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..text import fold
+
+_TERM = re.compile(r"[^\W_](?:[\w'’]*[^\W_])?(?:[-./][^\W_]+)*", re.UNICODE)
+_SENTENCES = re.compile(r"(?<=[.!?…])\s+")
+_NUMBER = re.compile(r"^[\d.,/%-]+$")
+# Capitalised words that open or structure a question rather than name a subject.
+_NOT_NAMES = {
+    "i", "im", "i'm", "je", "j", "est-ce", "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "combien",
+    "what", "which", "how", "why", "when", "where", "who", "is", "are", "do", "does", "can", "should", "honest",
+    "bonjour", "hello", "hi", "salut", "merci", "thanks", "ok", "et", "and", "mais", "but", "ou", "or",
+    # The field itself, named in almost every question, whether or not a small corpus spells it so.
+    "ml", "ai", "ia", "dl",
+}
+
+
+def corpus_vocabulary(texts: Iterable[str]) -> frozenset[str]:
+    """Every word of the corpus, folded (lowercase, no accents), hyphenated and dotted forms kept whole."""
+    words: set[str] = set()
+    for text in texts:
+        for term in _TERM.findall(fold(text)):
+            words.add(term)
+            words.update(re.split(r"[-./]", term))
+    return frozenset(words)
+
+
+def asking_part(question: str) -> str:
+    """The sentences that ask something (end with ?), else the last sentence: not the user's context."""
+    sentences = [s for s in _SENTENCES.split(question.strip()) if s.strip()]
+    if not sentences:
+        return question
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return " ".join(asking) if asking else sentences[-1]
+
+
+def named_terms(question: str) -> list[str]:
+    """What the asking part names: capitalised words past its first, acronyms, codes mixing letters and digits."""
+    terms: list[str] = []
+    for sentence in _SENTENCES.split(asking_part(question)):
+        for position, match in enumerate(_TERM.finditer(sentence)):
+            term = match.group(0).strip("'’")
+            if _NUMBER.match(term) or term.lower() in _NOT_NAMES:
+                continue
+            has_digit = any(ch.isdigit() for ch in term)
+            acronym = sum(ch.isupper() for ch in term) >= 2
+            capitalised = term[0].isupper() and position > 0  # a sentence's first word is capitalised anyway
+            if has_digit or acronym or capitalised:
+                terms.append(term)
+    return list(dict.fromkeys(terms))
+
+
+def missing_terms(question: str, vocabulary: frozenset[str]) -> list[str]:
+    """The names the question asks about that appear nowhere in the corpus (case and accents ignored)."""
+    return [term for term in named_terms(question) if fold(term) not in vocabulary]

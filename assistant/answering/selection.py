@@ -1,0 +1,168 @@
+"""Which pieces of the passages answer the question, and how to put them together as a readable answer.
+
+The extractive answer is made of the passages' own words, so it can only be as good as what it
+picks and how it orders it. Rules, each from a failure seen in blind reading:
+- the first line is the piece closest to the question, so the answer opens on what was asked;
+- a list item comes with its lead-in, and a lead-in never comes alone;
+- pieces of one passage stay together and in the passage's order (steps keep their sequence);
+- only pieces nearly as close to the question as the best one are added (no padding), and a piece
+  whose twin in the other language was already picked is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..embeddings import PackagedEmbeddings
+from ..schema import Source
+from .units import Unit, passage_units
+
+# How far below the best piece another one may score and still be added (cosine).
+SAME_PASSAGE_MARGIN = 0.035
+OTHER_PASSAGE_MARGIN = 0.015
+DUPLICATE = 0.93  # cosine above which two pieces say the same thing (in one language or across both)
+# Scoring of a piece (eval/DECISIONS.md, "Extractive answers"): its cosine, plus its passage's lead or lag.
+PASSAGE_WEIGHT = 1.0
+RANK_PENALTY = 0.03
+LANGUAGE_BONUS = 0.01
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A piece of a passage scored against the question."""
+
+    unit: Unit
+    passage: Source
+    similarity: float
+    score: float
+
+
+class UnitCache:
+    """Passages cut into units with their vectors: from the index when it has them, else embedded once."""
+
+    def __init__(self, embeddings: PackagedEmbeddings, size: int = 4096) -> None:
+        self.embeddings = embeddings
+        self._items: OrderedDict[tuple[str, str], tuple[list[Unit], np.ndarray]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+        # Set by the assistant: the served index's units by chunk id (embedded at build).
+        self.precomputed: Callable[[], dict[str, tuple[list[Unit], np.ndarray]]] | None = None
+
+    def get(self, passage: Source) -> tuple[list[Unit], np.ndarray]:
+        if self.precomputed is not None:
+            found = self.precomputed().get(passage.id)
+            if found is not None:
+                return found
+        key = (passage.id, passage.text)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        units = passage_units(passage.text)
+        vectors = self.embeddings.embed_passages([u.embedding_text for u in units])
+        with self._lock:
+            self._items[key] = (units, vectors)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return units, vectors
+
+
+def rank_quotes(question_vector: np.ndarray, passages: list[Source], language: str, cache: UnitCache) -> list[tuple[Quote, np.ndarray]]:
+    """Every quotable unit of the passages with its vector, best first.
+
+    The score is the unit's cosine to the question, plus how far its passage's retrieval score
+    (passage, heading and keywords fused) trails the best one, minus a little per rank, plus a
+    nudge towards the user's language: retrieval ranks passages better than a single piece's
+    cosine does, so pieces of a lower passage must be clearly closer to be quoted first. Lead-ins
+    are not quotable on their own.
+    """
+    scored: list[tuple[Quote, np.ndarray]] = []
+    top = max((p.relevance for p in passages), default=0.0)
+    for rank, passage in enumerate(passages):
+        units, vectors = cache.get(passage)
+        if not units:
+            continue
+        similarities = vectors @ question_vector
+        for unit, vector, similarity in zip(units, vectors, similarities):
+            if unit.kind == "lead":
+                continue
+            score = (
+                float(similarity)
+                + PASSAGE_WEIGHT * (passage.relevance - top)
+                - RANK_PENALTY * rank
+                + (LANGUAGE_BONUS if passage.lang == language else 0.0)
+            )
+            scored.append((Quote(unit, passage, float(similarity), score), vector))
+    scored.sort(key=lambda item: -item[0].score)
+    return scored
+
+
+def select(
+    ranked: list[tuple[Quote, np.ndarray]], max_units: int = 5, max_chars: int = 950, only_close: bool = True
+) -> list[Quote]:
+    """The best quote, then the ones close enough to it (any, with `only_close=False`), without near-duplicates."""
+    if not ranked:
+        return []
+    best = ranked[0][0]
+    chosen: list[tuple[Quote, np.ndarray]] = []
+    length = 0
+    for quote, vector in ranked:
+        same = quote.passage.n == best.passage.n
+        margin = SAME_PASSAGE_MARGIN if same else OTHER_PASSAGE_MARGIN
+        if only_close and chosen and quote.score < best.score - margin:
+            continue
+        if any(float(vector @ other) > DUPLICATE for _, other in chosen):
+            continue
+        if only_close and chosen and length + len(quote.unit.text) > max_chars:
+            continue
+        chosen.append((quote, vector))
+        length += len(quote.unit.text)
+        if len(chosen) == max_units:
+            break
+    return [q for q, _ in chosen]
+
+
+def compose(quotes: list[Quote]) -> list[str]:
+    """Markdown blocks: passages in the order their best piece was picked, pieces in the passage's own order.
+
+    Sentences of a passage read as one paragraph ending with its citation; list items keep their
+    lead-in and get a citation each.
+    """
+    groups: dict[int, list[Quote]] = {}
+    for quote in quotes:
+        groups.setdefault(quote.passage.n, []).append(quote)
+    blocks: list[str] = []
+    for n, group in groups.items():
+        group.sort(key=lambda q: q.unit.order)
+        lines: list[str] = []
+        sentences: list[str] = []
+        lead: str | None = None
+
+        def flush_sentences() -> None:
+            if sentences:
+                lines.append(" ".join(sentences) + f" [{n}]")
+                sentences.clear()
+
+        for quote in group:
+            unit = quote.unit
+            if unit.kind == "item":
+                flush_sentences()
+                if unit.lead and unit.lead != lead:
+                    lines.append(unit.lead)
+                lead = unit.lead
+                lines.append(f"- {unit.text} [{n}]")
+            else:
+                if lead is not None:
+                    lines.append("")
+                    lead = None
+                if unit.lead and unit.lead not in sentences:
+                    sentences.append(unit.lead)  # the sentence it leans on
+                sentences.append(unit.text)
+        flush_sentences()
+        blocks.append("\n".join(lines))
+    return blocks
