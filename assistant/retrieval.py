@@ -96,6 +96,7 @@ class HybridSearcher:
         self._vectors = index.vectors
         self._headings = index.heading_vectors
         self._langs = np.array([c.metadata.get("lang") for c in index.chunks], dtype=object)
+        self._twins = _twin_keys(index.chunks)
         self._intro = np.array([not c.section for c in index.chunks], dtype=bool)
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(index.chunks)
@@ -142,7 +143,17 @@ class HybridSearcher:
         score = score / len(queries) - w.intro_penalty * self._intro[ids]
         if language:
             score = score + w.language * (self._langs[ids] == language)
-        order = np.argsort(-score, kind="stable")[:k]
+        order = []
+        seen: set[tuple[str, int]] = set()
+        for j in np.argsort(-score, kind="stable"):
+            # A section's version in the other language says the same thing: one of the two is enough.
+            twin = self._twins[ids[j]]
+            if twin in seen:
+                continue
+            seen.add(twin)
+            order.append(j)
+            if len(order) == k:
+                break
         return [
             ScoredChunk(chunks[ids[j]], float(similarity[j]), float(score[j]), float(heading[j]), float(keyword_norm[j]))
             for j in order
@@ -168,6 +179,24 @@ class HybridSearcher:
             return {}
         ids, scores = self._bm25.retrieve([tokens], k=n, show_progress=False, n_threads=1)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if s > 0}
+
+
+_LANGUAGE_SUFFIX = re.compile(r"\.(fr|en)(\.[a-z]+)$")
+
+
+def _twin_keys(chunks: list[Chunk]) -> list[tuple[str, int]]:
+    """(document without its language suffix, chunk position in it): "books.fr.md" and "books.en.md"
+    hold the same sections in the same order, so their chunks at one position are translations.
+    A document without a twin keeps a key of its own."""
+    keys: list[tuple[str, int]] = []
+    position: dict[str, int] = {}
+    for chunk in chunks:
+        source = str(chunk.metadata.get("source", ""))
+        stem = _LANGUAGE_SUFFIX.sub(r"\2", source)
+        n = position.get(source, 0)
+        position[source] = n + 1
+        keys.append((stem, n))
+    return keys
 
 
 def to_document(hit: ScoredChunk) -> Document:

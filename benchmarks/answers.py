@@ -27,19 +27,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "eval" / "results"
+WRITTEN_MARKERS = ("**En résumé**", "**In short**")  # the hybrid answer's written part begins
 
 
 def ask(bot, question: str, history: list[tuple[str, str]]) -> dict:  # noqa: ANN001 - any version's Assistant
     """One answer through the streaming API, timed at each event."""
     started = time.perf_counter()
-    sources_at = first_at = None
+    sources_at = first_at = written_at = None
     answer = None
     for event in bot.stream_events(question, history):
         now = time.perf_counter() - started
         if event.kind == "sources" and sources_at is None:
             sources_at = now
-        elif event.kind == "delta" and event.delta.strip() and first_at is None:
-            first_at = now
+        elif event.kind == "delta" and event.delta.strip():
+            first_at = first_at if first_at is not None else now
+            if written_at is None and any(marker in event.delta for marker in WRITTEN_MARKERS):
+                written_at = now  # hybrid answers: the model's first words, after the quoted key points
         elif event.kind == "done":
             answer = event.answer
     total = time.perf_counter() - started
@@ -53,7 +56,12 @@ def ask(bot, question: str, history: list[tuple[str, str]]) -> dict:  # noqa: AN
             {"n": s.n, "title": s.title, "section": s.section, "lang": s.lang, "source": s.source, "text": s.text}
             for s in answer.sources
         ],
-        "seconds": {"sources": round(sources_at or total, 3), "first_text": round(first_at or total, 3), "total": round(total, 3)},
+        "seconds": {
+            "sources": round(sources_at or total, 3),
+            "first_text": round(first_at or total, 3),
+            "first_written": round(written_at, 3) if written_at is not None else None,
+            "total": round(total, 3),
+        },
     }
 
 
@@ -69,6 +77,9 @@ def run_items(method: str, items: list[dict]) -> list[dict]:
         thread = bot.warm_up_in_background()
         if thread is not None:
             thread.join()  # measure answers, not the start-up warm-up
+    model = getattr(bot.backend, "model", None)
+    if model is not None and hasattr(model, "wait_ready") and not model.wait_ready(900):
+        sys.exit(f"the local model did not start: {model.error}")
     records = []
     for item in items:
         history: list[tuple[str, str]] = []
@@ -121,9 +132,14 @@ def main() -> None:
         name = args.name or method.replace(":", "-")
         path = out_dir / f"{name}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
-        for key in ("sources", "first_text", "total"):
-            values = [r["seconds"][key] for r in records]
-            print(f"{name}: {key} p50 {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s")
+        for key in ("sources", "first_text", "first_written", "total"):
+            values = [r["seconds"][key] for r in records if r["seconds"].get(key) is not None]
+            if values:
+                print(f"{name}: {key} p50 {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s ({len(values)} answers)")
+        written = [r for r in records if r["seconds"].get("first_written") is not None]
+        if written:
+            totals = [r["seconds"]["total"] for r in written]
+            print(f"{name}: answers with a written part {len(written)}, their total p50 {statistics.median(totals):.2f} s")
         print(f"{name}: {len(records)} answers -> {path.relative_to(ROOT)}")
 
 

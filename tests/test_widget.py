@@ -7,7 +7,9 @@ pages are real HTTP servers on 127.0.0.1 (different ports, so different origins)
 from __future__ import annotations
 
 import http.server
+import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,12 @@ import httpx
 import pytest
 
 from assistant import Assistant, build_index
+from assistant.answering.backends import AnswerBackend, GenerationRequest
 from assistant.config import Settings
 from assistant.serving.api import create_app
 
 from .conftest import ARTICLE, LiveServer, free_port
-from .test_browser import ANSWER_TIMEOUT_MS, EVIL_DOCUMENT, _shot, _throttle, browser  # noqa: F401 - fixture
+from .test_browser import ANSWER_TIMEOUT_MS, EVIL_DOCUMENT, _shot, browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -30,6 +33,25 @@ HOST_PAGE = """<!doctype html>
 </head><body><h1>A site about something else</h1><p>Some text of the host page.</p>
 <script src="{assistant}/widget.js" defer></script>
 </body></html>"""
+
+
+class PacedBackend(AnswerBackend):
+    """The real backend's answer, a word at a time with a pause, as a model writing it would send it.
+
+    Extractive answers arrive in one or two deltas, which a browser may read in one go; pacing
+    makes "the answer appears as it streams" observable without depending on network timing.
+    """
+
+    name = "extractive"
+
+    def __init__(self, inner: AnswerBackend, pause: float = 0.03) -> None:
+        self.inner, self.pause = inner, pause
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        for piece in self.inner.stream(request):
+            for word in re.split(r"(?<=\s)", piece):
+                time.sleep(self.pause)
+                yield word
 
 
 class HostPages:
@@ -98,7 +120,7 @@ def _active_id(page: Any) -> str | None:
     return page.evaluate("() => document.querySelector('[data-mlcareer-widget]').shadowRoot.activeElement?.id ?? null")
 
 
-def test_a_page_on_another_origin_gets_a_working_isolated_widget(browser: Any, sites):  # noqa: F811
+def test_a_page_on_another_origin_gets_a_working_isolated_widget(browser: Any, sites, evil_assistant: Assistant):  # noqa: F811
     server, allowed, _ = sites
     context, page = _page(browser, f"{allowed.origin}/fr.html")
     try:
@@ -127,12 +149,13 @@ def test_a_page_on_another_origin_gets_a_working_isolated_widget(browser: Any, s
               }).observe(log, {subtree: true, childList: true, characterData: true});
             }"""
         )
-        cdp = context.new_cdp_session(page)
-        _throttle(cdp, 3000)  # bytes/s: the stream's pieces arrive apart, as they would from a slow model
-        page.keyboard.type("Comment fonctionne la validation croisée stratifiée ?")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("[data-mlcareer-widget] .bot .card", timeout=ANSWER_TIMEOUT_MS)
-        _throttle(cdp, None)
+        original, evil_assistant.backend = evil_assistant.backend, PacedBackend(evil_assistant.backend)
+        try:
+            page.keyboard.type("Comment fonctionne la validation croisée stratifiée ?")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[data-mlcareer-widget] .bot .card", timeout=ANSWER_TIMEOUT_MS)
+        finally:
+            evil_assistant.backend = original
         lengths = page.evaluate("() => window.__lengths")
         assert len(set(lengths)) >= 3, f"the answer should appear progressively, saw lengths {lengths}"
         answer = page.locator("[data-mlcareer-widget] .bot .body").last.inner_text()
@@ -142,7 +165,8 @@ def test_a_page_on_another_origin_gets_a_working_isolated_widget(browser: Any, s
         assert "<script>" in answer or "<img" in answer or "<svg" in answer or any("<img" in c for c in cards)
         flags = page.evaluate("() => Object.keys(window).filter(k => k.startsWith('__xss'))")
         assert flags == []
-        injected = page.evaluate("() => document.querySelector('[data-mlcareer-widget]').shadowRoot.querySelectorAll('script, img, svg, iframe').length")
+        # Inside the conversation (the launcher's own icon aside), no element came from the server.
+        injected = page.evaluate("() => document.querySelector('[data-mlcareer-widget]').shadowRoot.querySelector('.log').querySelectorAll('script, img, svg, iframe').length")
         assert injected == 0
         _shot(page, "widget-answer.png")
         # Escape closes the dialog and gives the focus back to the button.
