@@ -12,7 +12,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from .chunking import Chunk, chunk_documents
-from .config import Settings, get_settings
+from .config import PROJECT_ROOT, Settings, get_settings
 from .embeddings import SPECS, EmbeddingSpec, PackagedEmbeddings, load_embeddings
 from .errors import AssistantError, IndexBuildError
 from .index import (
@@ -21,12 +21,13 @@ from .index import (
     build_lock,
     embed_texts,
     load_index,
+    load_scope,
     make_manifest,
     recover_interrupted_swap,
     write_index,
 )
 from .answering.units import UNITS_VERSION, passage_units
-from .scope import DEFAULT_TRAINING_FILE, ScopeCalibration, calibrate, training_digest
+from .scope import DEFAULT_TRAINING_FILE, ScopeCalibration, ScopeModel, calibrate, training_digest
 from .scope import train as train_scope
 from .source_list import default_sources
 from .sources import MISSING_SOURCE, SkippedSource, SourceRequest, content_hash_of, limits_from_settings, load_sources
@@ -161,7 +162,12 @@ def build_index(
             if scope_kept and not full and previous is not None:
                 scope_model, questions = previous.scope, previous.scope_question_vectors
             else:
-                scope_model, questions = train_scope(load_embeddings(settings.embedding_model, settings.threads), scope_path, progress)
+                donated = None if full else _shipped_scope(target, spec, settings.embedding_model, training_digest(scope_path))
+                if donated is not None:
+                    scope_model, questions = donated
+                else:
+                    embedder = load_embeddings(settings.embedding_model, settings.threads)
+                    scope_model, questions = train_scope(embedder, scope_path, progress)
             # The cuts depend on the passages: recalibrated on every index written.
             calibration = calibrate(scope_model, questions, matrix)
             scope_model = scope_model.model_copy(update={"calibration": calibration})
@@ -275,6 +281,31 @@ def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries:
         and m.sources == entries
         and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]
     )
+
+
+SHIPPED_INDEX = PROJECT_ROOT / "index"
+
+
+def _shipped_scope(
+    target: Path, spec: EmbeddingSpec, model: str, training_sha256: str
+) -> tuple[ScopeModel, np.ndarray] | None:
+    """The shipped index's scope classifier, when it was trained on this very file with this model.
+
+    Embedding the 1,200 training questions is most of a small build (a minute on 2 cores), and the
+    result would be the same classifier: a first build of another corpus starts from it. `--full`
+    trains afresh.
+    """
+    if target.resolve() == SHIPPED_INDEX.resolve():
+        return None
+    try:
+        scope, questions = load_scope(SHIPPED_INDEX, spec)
+    except AssistantError as exc:
+        log.info("scope classifier trained afresh (shipped one not usable: %s)", exc)
+        return None
+    if scope.embedding_model != model or scope.training_sha256 != training_sha256:
+        return None
+    log.info("scope classifier reused from %s (same training file and model)", SHIPPED_INDEX)
+    return scope, questions
 
 
 def _previous_index(target: Path, spec: EmbeddingSpec) -> LoadedIndex | None:

@@ -162,6 +162,29 @@ def read_manifest(index_dir: Path) -> IndexManifest:
     return manifest
 
 
+def load_scope(index_dir: Path, spec: EmbeddingSpec) -> tuple[ScopeModel, np.ndarray]:
+    """Only the scope classifier of an index and its training questions' vectors, checksums verified.
+
+    A new index trained on the same file with the same model can start from these instead of
+    embedding the questions again (the shipped index's, for a first build elsewhere).
+    """
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    manifest.check_model(spec, index_dir)
+    for name in (SCOPE_FILE, SCOPE_QUESTIONS_FILE):
+        path = index_dir / name
+        if not path.exists() or _sha256_file(path) != manifest.files_sha256.get(name):
+            raise IndexCorruptError(f"{path} is missing or damaged (checksum mismatch): {REBUILD_HINT}")
+    try:
+        scope = read_scope_model(index_dir / SCOPE_FILE)
+        questions = faiss.read_index(str(index_dir / SCOPE_QUESTIONS_FILE))
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise IndexCorruptError(f"the scope files in {index_dir} cannot be read ({exc}): {REBUILD_HINT}") from exc
+    if questions.ntotal != len(scope.labels) or questions.d != manifest.dimension:
+        raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its training questions: {REBUILD_HINT}")
+    return scope, questions.reconstruct_n(0, questions.ntotal)
+
+
 def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
     """Load and verify an index; every failure is a typed error that names the fix."""
     index_dir = Path(index_dir)

@@ -37,12 +37,21 @@ _OTHER_LANGUAGES = (
 )
 _MIN_FOREIGN_WORDS = 4
 _MIN_FOREIGN_CONFIDENCE = 0.6
+_OWN_LANGUAGE_CHANCE = 0.2
+_MIN_NAMED_CONFIDENCE = 0.9  # naming a non-Latin-script language from the fast detector
+_MIN_PRECISE_NAMED = 0.5  # naming a Latin-script one from the precise detector
+_LATIN_SCRIPT = {
+    Language.GERMAN, Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE, Language.DUTCH, Language.POLISH,
+    Language.TURKISH, Language.VIETNAMESE, Language.INDONESIAN, Language.SWEDISH, Language.ROMANIAN,
+}
+_precise_detector = None
+UNNAMED_LANGUAGE = "another language"  # foreign_language's answer when it will not guess which one
 # Function words found in French or English and not in the other languages above: two of them and
 # the text is French or English, whatever the trigrams say ("et pour le live coding, plutôt
 # leetcode ou pandas ?" looks German to them).
 _OWN_MARKERS = {
     "fr": frozenset("et pour les est une des du je vous avec dans sur pas quel quelle quels quelles comment "
-                    "c'est plutôt aussi mais faut ça qu'il j'ai".split()),
+                    "c'est plutôt aussi mais faut ça qu'il j'ai quoi à où qu'est-ce est-ce dois peut mon mes".split()),
     "en": frozenset("the and is what how which should with does my you are to of can i'm".split()),
 }
 _WORDS = re.compile(r"[\w']+")
@@ -70,6 +79,16 @@ def _world() -> object:
         return _world_detector
 
 
+def _precise() -> object:
+    global _precise_detector
+    with _lock:
+        if _precise_detector is None:
+            _precise_detector = LanguageDetectorBuilder.from_languages(
+                Language.FRENCH, Language.ENGLISH, *(l for l in _OTHER_LANGUAGES if l in _LATIN_SCRIPT)
+            ).build()
+        return _precise_detector
+
+
 def _mask(text: str) -> str:
     return _PROPER_NOUN.sub(" ", _LOANWORDS.sub(" ", text))
 
@@ -78,14 +97,15 @@ def foreign_language(text: str) -> str | None:
     """The name of the language the text is in when it is clearly neither French nor English, else None.
 
     Conservative: short or mixed questions ("Kubernetes ?", "ok merci") are never called foreign,
-    only four words or more that the detector gives to another language with confidence, or a
-    text mostly in a non-Latin script.
+    only a text mostly in a non-Latin script, or four words or more that the fast detector gives to
+    another language and the precise one confirms. The language is named only when the detector
+    is fairly sure of it, else `UNNAMED_LANGUAGE`.
     """
     masked = _mask(text)
     letters = [ch for ch in masked if ch.isalpha()]
     if not letters:
         return None
-    words = [w.lower() for w in _WORDS.findall(masked)]
+    words = [w.lower() for w in _WORDS.findall(text)]  # function words are never names: read them unmasked
     if any(sum(w in markers for w in words) >= 2 for markers in _OWN_MARKERS.values()):
         return None
     non_latin = sum(not ("a" <= ch.lower() <= "z" or "\u00c0" <= ch <= "\u024f") for ch in letters) / len(letters)
@@ -95,9 +115,22 @@ def foreign_language(text: str) -> str | None:
     best = confidences[0]
     if best.language in (Language.FRENCH, Language.ENGLISH):
         return None
-    if non_latin > 0.5 or (len(masked.split()) >= _MIN_FOREIGN_WORDS and best.value >= _MIN_FOREIGN_CONFIDENCE):
-        return best.language.name.capitalize()
-    return None
+    # A real chance of French or English: answer it rather than turn it away ("À quoi sert un feature
+    # store ?" scored Italian 0.61, French 0.33).
+    if any(c.language in (Language.FRENCH, Language.ENGLISH) and c.value >= _OWN_LANGUAGE_CHANCE for c in confidences):
+        return None
+    if non_latin > 0.5:
+        return best.language.name.capitalize() if best.value >= _MIN_NAMED_CONFIDENCE else UNNAMED_LANGUAGE
+    if len(masked.split()) < _MIN_FOREIGN_WORDS or best.value < _MIN_FOREIGN_CONFIDENCE:
+        return None
+    # The fast detector errs on short Latin-script text: English questions of a few words were
+    # scored Swedish or German ("which soft skills matter?"). Its suspicion is checked by the
+    # precise one, loaded the first time it is needed (a few seconds, ~300 MB).
+    precise = _precise().compute_language_confidence_values(text)  # type: ignore[attr-defined]
+    if not precise or precise[0].language in (Language.FRENCH, Language.ENGLISH):
+        return None
+    top = precise[0]
+    return top.language.name.capitalize() if top.value >= _MIN_PRECISE_NAMED else UNNAMED_LANGUAGE
 
 
 def detect_language(text: str, default: Lang = "en") -> Lang:

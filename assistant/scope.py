@@ -127,13 +127,19 @@ def load_examples(path: Path) -> list[ScopeExample]:
     return examples
 
 
-def embed_examples(embeddings: PackagedEmbeddings, examples: list[ScopeExample], progress: bool = True) -> np.ndarray:
+def embed_examples(
+    embeddings: PackagedEmbeddings, examples: list[ScopeExample], progress: bool = True, batch: int = 32
+) -> np.ndarray:
     """The examples embedded as queries, as users' questions will be."""
     from tqdm import tqdm
 
-    return np.stack(
-        [embeddings.embed_query_vector(e.text) for e in tqdm(examples, desc="embedding scope questions", unit="q", disable=not progress)]
-    ).astype(np.float32)
+    texts = [e.text for e in examples]
+    parts = []
+    with tqdm(total=len(texts), desc="embedding scope questions", unit="q", disable=not progress) as bar:
+        for start in range(0, len(texts), batch):
+            parts.append(embeddings.embed_queries(texts[start : start + batch]))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts).astype(np.float32)
 
 
 def train(

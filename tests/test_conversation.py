@@ -26,6 +26,9 @@ def test_follow_ups_borrow_the_previous_question():
     standalone = "How should I prepare for a machine learning system design interview?"
     assert condense_question(standalone, history) == standalone
     assert condense_question("et pour le deep learning ?", []) == "et pour le deep learning ?"
+    # The case: a follow-up of a few words that leans on the earlier question by "ça".
+    switch = [("user", "Je suis développeur backend, comment passer au machine learning ?"), ("assistant", "...")]
+    assert condense_question("Et combien de temps ça prend en général ?", switch).startswith("Je suis développeur backend")
 
 
 def test_a_long_previous_turn_is_cut_before_it_is_borrowed():

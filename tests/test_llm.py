@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -13,7 +14,14 @@ from langchain_core.messages import AIMessage
 
 from assistant import Assistant
 from assistant.config import Settings
-from assistant.answering.backends import ChatModelBackend, CitationFilter, GenerationRequest, PassagesDoNotAnswerError, trim_passages
+from assistant.answering.backends import (
+    ChatModelBackend,
+    CitationFilter,
+    GenerationRequest,
+    PassagesDoNotAnswerError,
+    RepeatFilter,
+    trim_passages,
+)
 from assistant.answering.guard import UnsupportedAnswerError
 from assistant.answering.prompts import STRUCTURED_SYSTEM_PROMPT, SYSTEM_PROMPT
 from assistant.schema import Source
@@ -142,6 +150,30 @@ def test_hybrid_answers_quote_first_then_write(assistant_with, article_assistant
     assert answer.backend == "local" and answer.status == "answered"
     assert "[1]" in deltas[0]  # the quoted key points come first, before the model has written anything
     assert "**En résumé**" in answer.text and answer.text.index("**En résumé**") > answer.text.index(deltas[0].strip()[:30])
+
+
+def test_a_written_sentence_restating_a_shown_one_is_left_out():
+    quoted = "- Choisissez des métriques alignées sur le coût réel des erreurs. En régression : MAE, RMSE. [1]\n- Data scientist : convient à l'analyste qui veut apprendre la modélisation. [2]"
+    repeats = RepeatFilter(quoted)
+    assert repeats.new("Choisissez des métriques alignées sur le coût réel des erreurs [1].") == ""  # a quote cut shorter
+    assert repeats.new("Le data scientist convient à l'analyste [2].") == ""
+    fresh = "Non, passer par data engineer n'est pas obligatoire : plusieurs chemins mènent au ML [1]."
+    assert repeats.new(fresh) == fresh
+    assert repeats.new(fresh) == ""  # nor twice the same written sentence
+    assert (repeats.shown, repeats.dropped) == (1, 3)
+
+
+def test_hybrid_summary_that_only_restates_the_quotes_is_not_shown(assistant_with, article_assistant: Assistant):  # noqa: ANN001
+    question = "Quelles compétences en mathématiques et statistiques faut-il ?"
+    quoted = "".join(article_assistant.fallback.stream(GenerationRequest(question, "fr", article_assistant.search(question, k=4))))
+    line = quoted.strip().splitlines()[0]
+    cited = int(re.findall(r"\[(\d+)\]", line)[-1])
+    first_quote = re.sub(r"^[-*\s]+|\s*\[\d+\]\s*$", "", line)  # word for word: it passes the passage check
+    written = json.dumps({"answerable": True, "sentences": [{"source": cited, "text": first_quote}]})
+    model = GenericFakeChatModel(messages=iter([AIMessage(written)]))
+    bot = assistant_with(ChatModelBackend("local", model, Settings(answer_mode="hybrid"), focus=article_assistant.fallback))
+    answer = bot.ask(question)
+    assert answer.status == "answered" and "**En résumé**" not in answer.text and "[1]" in answer.text
 
 
 def test_an_injected_sentence_never_reaches_the_user(assistant_with):  # noqa: ANN001

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import threading
@@ -242,17 +243,30 @@ class ChatModelBackend(AnswerBackend):
         budget_chars = int(budget_tokens * self.CHARS_PER_TOKEN) - fixed
         passages = trim_passages(self._focus(request), max(budget_chars, 400))
         if structured:
-            prompt = structured_user_prompt(request.question, request.language, passages, earlier[-MAX_EARLIER_CHARS:] if earlier else None)
+            prompt = structured_user_prompt(
+                request.question,
+                request.language,
+                passages,
+                earlier[-MAX_EARLIER_CHARS:] if earlier else None,
+                summary=self._hybrid,
+            )
         else:
             prompt = user_prompt(request.question, request.language, passages)
         return [SystemMessage(system), *history, HumanMessage(prompt)]
 
+    @property
+    def _hybrid(self) -> bool:
+        return self.settings.answer_mode == "hybrid" and self.focus is not None
+
     def stream(self, request: GenerationRequest) -> Iterator[str | Waiting]:
         """In hybrid mode, the quoted key points at once, then the written answer; else the written answer only."""
-        if self.settings.answer_mode == "hybrid" and self.focus is not None:
-            yield from self.focus.stream(request)
+        if self._hybrid:
+            quoted: list[str] = []
+            for piece in self.focus.stream(request):
+                quoted.append(piece)
+                yield piece
             try:
-                written = self._written(request)
+                written = self._written(request, quoted="".join(quoted))
                 first = next(written)
                 while isinstance(first, Waiting):
                     yield first
@@ -270,15 +284,18 @@ class ChatModelBackend(AnswerBackend):
             return
         yield from self._written(request)
 
-    def _written(self, request: GenerationRequest) -> Iterator[str | Waiting]:
-        """The model's answer, once the model is up and a slot is free (places in line yielded meanwhile)."""
+    def _written(self, request: GenerationRequest, quoted: str = "") -> Iterator[str | Waiting]:
+        """The model's answer, once the model is up and a slot is free (places in line yielded meanwhile).
+
+        `quoted`: the key points already shown (hybrid); a written sentence restating one is left out.
+        """
         if self.readiness is not None:
             self.readiness()
         started = time.monotonic()
         if self.gate is not None:
             yield from self.gate.wait_for_slot(request.cancel)
         try:
-            pieces = self._stream_structured(request) if self.settings.structured_output else self._stream_free(request)
+            pieces = self._stream_structured(request, quoted) if self.settings.structured_output else self._stream_free(request)
             for piece in pieces:
                 if request.cancel is not None and request.cancel.is_set():
                     pieces.close()  # closes the HTTP stream: llama.cpp stops and frees the slot
@@ -322,13 +339,16 @@ class ChatModelBackend(AnswerBackend):
         if tail:
             yield tail
 
-    def _stream_structured(self, request: GenerationRequest) -> Iterator[str]:
+    def _stream_structured(self, request: GenerationRequest, quoted: str = "") -> Iterator[str]:
         """The model fills a JSON schema (verdict, then sentences each citing a passage); each sentence is
         checked against the passage it cites before it is shown, and shown as soon as the next one starts.
         """
         citations = sorted({p.n for p in request.passages})
         guard = AnswerGuard(request.passages, self.settings.answer_support or 0.0, request.language)
-        schema = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": answer_schema(citations)}}
+        repeats = RepeatFilter(quoted)
+        # A summary under quotes is short: fewer tokens to write is the biggest saving on a small CPU.
+        shape = answer_schema(citations, 2, 240) if self._hybrid else answer_schema(citations)
+        schema = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": shape}}
         raw, shown, verdict_seen = "", 0, False
         # In the request body as is: LangChain's own response_format handling parses (and fails on) streamed JSON.
         for text in self._chunks(self.messages(request, structured=True), extra_body={"response_format": schema}):
@@ -342,18 +362,20 @@ class ChatModelBackend(AnswerBackend):
                     raise PassagesDoNotAnswerError("the model found no answer in the passages")
             done = (data.get("sentences") or [])[:-1]  # the last one may still be growing
             for item in done[shown:]:
-                text = self._checked(item, guard, citations)
+                text = repeats.new(self._checked(item, guard, citations))
                 if text:
-                    yield (" " if guard.kept > 1 else "") + text
+                    yield (" " if repeats.shown > 1 else "") + text
             shown = max(shown, len(done))
         final = _partial_json(raw) or {}
         sentences = final.get("sentences") or []
         if final.get("answerable") is False or not sentences:
             raise PassagesDoNotAnswerError("the model found no answer in the passages")
         for item in sentences[shown:]:
-            text = self._checked(item, guard, citations)
+            text = repeats.new(self._checked(item, guard, citations))
             if text:
-                yield (" " if guard.kept > 1 else "") + text
+                yield (" " if repeats.shown > 1 else "") + text
+        if repeats.dropped and not repeats.shown:
+            return  # every sentence restated a quoted point: the quotes stand alone
         if not guard.kept:
             raise UnsupportedAnswerError(f"no sentence of the model's answer was supported by its passage ({len(guard.dropped)} dropped)")
 
@@ -368,6 +390,46 @@ class ChatModelBackend(AnswerBackend):
         text = _CITATION_IN_TEXT.sub("", text).rstrip()
         end = text[-1] if text and text[-1] in ".!?…" else ""
         return f"{text[:-1] if end else text} [{n}]{end or '.'}"
+
+
+class RepeatFilter:
+    """Leaves out a written sentence that restates one already shown (a quoted line or an earlier sentence).
+
+    Compares the sentence's words, citations aside, with each shown line: most of them in the same
+    order (difflib's ratio) is a repeat. The small model copies its passages, and a summary that
+    repeats the quotes just above it is noise.
+    """
+
+    THRESHOLD = 0.75
+
+    def __init__(self, quoted: str = "") -> None:
+        self.lines = [w for line in quoted.splitlines() if (w := self._words(line))]
+        self.shown = self.dropped = 0
+
+    @staticmethod
+    def _words(text: str) -> list[str]:
+        return re.findall(r"\w+", _CITATION_IN_TEXT.sub("", text).lower())
+
+    def new(self, text: str) -> str:
+        """`text` if it says something not yet shown, else ""."""
+        words = self._words(text)
+        if not words:
+            return text
+        for line in self.lines:
+            if difflib.SequenceMatcher(None, words, line, autojunk=False).ratio() >= self.THRESHOLD or (
+                len(words) >= 6 and _contained(words, line)
+            ):
+                self.dropped += 1
+                return ""
+        self.lines.append(words)
+        self.shown += 1
+        return text
+
+
+def _contained(words: list[str], line: list[str]) -> bool:
+    """The sentence is (almost) a stretch of the line: a quoted point cut shorter."""
+    match = difflib.SequenceMatcher(None, words, line, autojunk=False).find_longest_match()
+    return match.size >= 0.85 * len(words)
 
 
 def _partial_json(raw: str) -> dict | None:

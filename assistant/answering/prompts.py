@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..language import Lang
+from ..language import UNNAMED_LANGUAGE, Lang
 
 NOT_COVERED: dict[Lang, str] = {
     "fr": (
@@ -92,7 +92,7 @@ Question (same passages): What salary does Airbus pay ML engineers in Toulouse?
 Answer: {"answerable": false, "sentences": []}"""
 
 
-def answer_schema(citations: list[int], max_sentences: int = 5) -> dict[str, object]:
+def answer_schema(citations: list[int], max_sentences: int = 5, max_chars: int = 400) -> dict[str, object]:
     """The JSON schema of a structured answer: a verdict, then sentences each citing an existing passage."""
     return {
         "type": "object",
@@ -105,7 +105,7 @@ def answer_schema(citations: list[int], max_sentences: int = 5) -> dict[str, obj
                     "type": "object",
                     "properties": {
                         "source": {"type": "integer", "enum": citations},
-                        "text": {"type": "string", "minLength": 8, "maxLength": 400},
+                        "text": {"type": "string", "minLength": 8, "maxLength": max_chars},
                     },
                     "required": ["source", "text"],
                 },
@@ -115,13 +115,26 @@ def answer_schema(citations: list[int], max_sentences: int = 5) -> dict[str, obj
     }
 
 
+# Hybrid answers: the reader has just seen the passages' key points quoted, so the written part
+# answers the question in a sentence or two instead of restating them (measured: it restated them).
+SUMMARY_INSTRUCTION = (
+    "The reader already sees these passages quoted. Answer the question itself in 1 or 2 short sentences, "
+    "in your own words, without repeating the passages."
+)
+
+
 def structured_user_prompt(
-    question: str, language: Lang, passages: list[tuple[int, str, str]], earlier: str | None = None
+    question: str,
+    language: Lang,
+    passages: list[tuple[int, str, str]],
+    earlier: str | None = None,
+    summary: bool = False,
 ) -> str:
     """The passages, then the question (a follow-up with the earlier question it leans on)."""
     blocks = "\n".join(f"[{n}] ({heading}) {text}" for n, heading, text in passages)
     context = f"Earlier question: {earlier}\nFollow-up question: {question}" if earlier else f"Question: {question}"
-    return f"Passages:\n{blocks}\n{context}\nWrite in {LANGUAGE_NAMES[language]}.\nAnswer:"
+    how = f"{SUMMARY_INSTRUCTION}\n" if summary else ""
+    return f"Passages:\n{blocks}\n{context}\n{how}Write in {LANGUAGE_NAMES[language]}.\nAnswer:"
 
 
 def user_prompt(question: str, language: Lang, passages: list[tuple[int, str, str]]) -> str:
@@ -166,11 +179,15 @@ _LANGUAGE_FR = {
 
 def other_language(language: str) -> str:
     """The answer to a question in neither French nor English: in both, saying which languages the assistant speaks."""
-    french = _LANGUAGE_FR.get(language, language.lower())
+    if language == UNNAMED_LANGUAGE:
+        english, french = "Your question does not seem to be in English or French", "Votre question ne semble pas être en français ni en anglais"
+    else:
+        english = f"Your question seems to be in {language}"
+        french = f"Votre question semble être en {_LANGUAGE_FR.get(language, language.lower())}"
     return (
-        f"Your question seems to be in {language}. I answer in English and French only: please ask it again in one "
+        f"{english}. I answer in English and French only: please ask it again in one "
         "of them, for example “What skills does an ML engineer need?”\n\n"
-        f"Votre question semble être en {french}. Je réponds uniquement en français et en anglais : reposez-la dans "
+        f"{french}. Je réponds uniquement en français et en anglais : reposez-la dans "
         "l'une de ces langues, par exemple « Quelles compétences faut-il pour devenir ingénieur ML ? »"
     )
 

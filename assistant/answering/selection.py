@@ -6,7 +6,8 @@ picks and how it orders it. Rules, each from a failure seen in blind reading:
 - a list item comes with its lead-in, and a lead-in never comes alone;
 - pieces of one passage stay together and in the passage's order (steps keep their sequence);
 - only pieces nearly as close to the question as the best one are added (no padding), and a piece
-  whose twin in the other language was already picked is skipped.
+  whose twin in the other language was already picked is skipped;
+- a short list the best piece belongs to comes whole (steps, levels, options).
 """
 
 from __future__ import annotations
@@ -124,7 +125,34 @@ def select(
         length += len(quote.unit.text)
         if len(chosen) == max_units:
             break
+    if only_close:
+        chosen += _rest_of_list(ranked, chosen, max_chars + LIST_EXTRA_CHARS - length)
     return [q for q, _ in chosen]
+
+
+# A short list opened by a lead-in ("five steps:", "three levels:") is one answer: quoting two of its
+# items reads as fragments and skips the step that was asked about (blind reading: the 5-step
+# system-design method quoted as one step). The best piece's list comes whole when it is short.
+MAX_LIST_ITEMS = 7
+LIST_EXTRA_CHARS = 500
+
+
+def _rest_of_list(
+    ranked: list[tuple[Quote, np.ndarray]], chosen: list[tuple[Quote, np.ndarray]], budget: int
+) -> list[tuple[Quote, np.ndarray]]:
+    best = chosen[0][0]
+    if best.unit.kind != "item" or not best.unit.lead:
+        return []
+    siblings = [
+        (q, v) for q, v in ranked if q.passage.n == best.passage.n and q.unit.kind == "item" and q.unit.lead == best.unit.lead
+    ]
+    if len(siblings) > MAX_LIST_ITEMS:
+        return []
+    have = {id(q.unit) for q, _ in chosen}
+    missing = [(q, v) for q, v in siblings if id(q.unit) not in have]
+    if sum(len(q.unit.text) for q, _ in missing) > budget:
+        return []
+    return missing
 
 
 def compose(quotes: list[Quote]) -> list[str]:
