@@ -122,6 +122,15 @@ def test_structured_sentences_cite_their_passage_and_only_supported_ones_are_sho
     assert text.count("enough to start") == 1  # a sentence repeated is shown once
 
 
+def test_a_sentence_cut_by_the_length_limit_is_not_shown():
+    cut = "Foundations in linear algebra and probability are enough to start " + "and " * 120
+    pieces = _structured(
+        '{"answerable": true, "sentences": [{"source": 1, "text": "You deepen them when a project requires it."}, '
+        '{"source": 1, "text": "' + cut[:400] + '"}]}'
+    )
+    assert "".join(pieces) == "You deepen them when a project requires it [1]."
+
+
 def test_structured_not_answerable_raises_before_any_text():
     with pytest.raises(PassagesDoNotAnswerError):
         _structured('{"answerable": false, "sentences": []}')

@@ -217,7 +217,13 @@ class ChatModelBackend(AnswerBackend):
         """
         if self.focus is None:
             return request.passages
-        picked = self.focus.quotes(request, limit=self.settings.focus_sentences, only_close=False)
+        if self._hybrid:
+            # The summary under the quotes is written from the quoted pieces only: nothing from a
+            # passage the reader was not shown (blind reading: it pasted off-topic sentences), and
+            # a shorter prompt.
+            picked = self.focus.quotes(request)
+        else:
+            picked = self.focus.quotes(request, limit=self.settings.focus_sentences, only_close=False)
         by_passage: dict[int, list[str]] = {}
         for quote in picked:
             # A long list item is cut at a word: the prompt's length is what a CPU model's first token waits for.
@@ -347,7 +353,8 @@ class ChatModelBackend(AnswerBackend):
         guard = AnswerGuard(request.passages, self.settings.answer_support or 0.0, request.language)
         repeats = RepeatFilter(quoted)
         # A summary under quotes is short: fewer tokens to write is the biggest saving on a small CPU.
-        shape = answer_schema(citations, 2, 240) if self._hybrid else answer_schema(citations)
+        max_chars = SENTENCE_CHARS
+        shape = answer_schema(citations, 2, max_chars) if self._hybrid else answer_schema(citations, 5, max_chars)
         schema = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": shape}}
         raw, shown, verdict_seen = "", 0, False
         # In the request body as is: LangChain's own response_format handling parses (and fails on) streamed JSON.
@@ -362,7 +369,7 @@ class ChatModelBackend(AnswerBackend):
                     raise PassagesDoNotAnswerError("the model found no answer in the passages")
             done = (data.get("sentences") or [])[:-1]  # the last one may still be growing
             for item in done[shown:]:
-                text = repeats.new(self._checked(item, guard, citations))
+                text = repeats.new(self._checked(item, guard, citations, max_chars))
                 if text:
                     yield (" " if repeats.shown > 1 else "") + text
             shown = max(shown, len(done))
@@ -371,7 +378,7 @@ class ChatModelBackend(AnswerBackend):
         if final.get("answerable") is False or not sentences:
             raise PassagesDoNotAnswerError("the model found no answer in the passages")
         for item in sentences[shown:]:
-            text = repeats.new(self._checked(item, guard, citations))
+            text = repeats.new(self._checked(item, guard, citations, max_chars))
             if text:
                 yield (" " if repeats.shown > 1 else "") + text
         if repeats.dropped and not repeats.shown:
@@ -380,10 +387,12 @@ class ChatModelBackend(AnswerBackend):
             raise UnsupportedAnswerError(f"no sentence of the model's answer was supported by its passage ({len(guard.dropped)} dropped)")
 
     @staticmethod
-    def _checked(item: object, guard: AnswerGuard, citations: list[int]) -> str:
+    def _checked(item: object, guard: AnswerGuard, citations: list[int], max_chars: int = 0) -> str:
         """`text [n]` when the sentence holds against the passage it cites, else ""."""
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             return ""
+        if max_chars and len(item["text"]) >= max_chars:
+            return ""  # cut off by the schema's length limit, mid-word: not shown half-written
         n, text = item.get("source"), " ".join(item["text"].split()).strip()
         if n not in citations or not text or not guard.check_cited(text, n):
             return ""
@@ -442,6 +451,7 @@ def _partial_json(raw: str) -> dict | None:
 
 
 FOCUS_UNIT_CHARS = 280
+SENTENCE_CHARS = 400  # the schema's limit per written sentence; one that reaches it was cut
 MAX_EARLIER_CHARS = 300
 _CITATION_IN_TEXT = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
