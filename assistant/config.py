@@ -113,7 +113,12 @@ class Settings(BaseSettings):
         description="Generating backends: the quoted key points at once, then the written answer (hybrid), or the "
         "written answer only.",
     )
-    queue_size: int = Field(default=16, ge=0, description="Answers that may wait for a busy model; more are quoted at once.")
+    queue_size: int = Field(
+        default=64,
+        ge=0,
+        description="Answers that may wait for a busy model; more are quoted at once. Above the number of clients: "
+        "an overflow answered at once is asked again at once, and that churn takes the CPU from the model.",
+    )
     queue_wait: float = Field(
         default=30.0, ge=0, description="Seconds an answer may wait for the model before it is quoted instead."
     )

@@ -94,6 +94,7 @@ class Results:
     sources: list[float] = field(default_factory=list)
     first_text: list[float] = field(default_factory=list)
     written: int = 0
+    by_model: int = 0  # the model answered (its written part shown, or left out as a restatement of the quotes)
     quoted: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -101,7 +102,7 @@ class Results:
 async def streamed(http: httpx.AsyncClient, payload: dict[str, object], results: Results) -> None:
     started = time.perf_counter()
     sources_at = first_at = None
-    text = ""
+    text, backend = "", None
     async with http.stream("POST", "/v1/chat/completions", json=payload) as response:
         if response.status_code != 200:
             results.errors.append(f"HTTP {response.status_code}")
@@ -116,6 +117,7 @@ async def streamed(http: httpx.AsyncClient, payload: dict[str, object], results:
             now = time.perf_counter() - started
             if sources_at is None and "sources" in event:
                 sources_at = now
+            backend = event.get("backend", backend)
             delta = event["choices"][0]["delta"].get("content") or ""
             if delta.strip() and first_at is None:
                 first_at = now
@@ -124,6 +126,8 @@ async def streamed(http: httpx.AsyncClient, payload: dict[str, object], results:
     results.latencies.append(total)
     results.sources.append(sources_at if sources_at is not None else total)
     results.first_text.append(first_at if first_at is not None else total)
+    if backend not in (None, "extractive"):
+        results.by_model += 1
     if any(marker in text for marker in WRITTEN_MARKERS):
         results.written += 1
     else:
@@ -173,6 +177,7 @@ async def run(url: str, clients: int, seconds: float, endpoint: str, stream: boo
         print(f"sources p50 {pct(results.sources, 0.5):.2f} s, p95 {pct(results.sources, 0.95):.2f} s")
         print(f"first answer text p50 {pct(results.first_text, 0.5):.2f} s, p95 {pct(results.first_text, 0.95):.2f} s, max {max(results.first_text):.2f} s")
         print(f"written answers {results.written} ({results.written / elapsed * 60:.1f} a minute), quoted only {results.quoted}")
+        print(f"answered by the model {results.by_model} ({results.by_model / elapsed * 60:.1f} a minute; the others were quoted because it was busy)")
     return results
 
 

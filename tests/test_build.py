@@ -242,3 +242,20 @@ def test_a_source_that_fails_this_time_keeps_its_previous_version(tmp_path: Path
     gone = build_index(sources=[src], index_dir=index_dir, progress=False)
     assert [Path(s).name for s in gone.removed] == ["checklist.pdf"] and gone.kept == []
     assert not any("log every training run" in c.text for c in load_index(index_dir, E5).chunks)
+
+
+def test_a_first_build_starts_from_the_shipped_scope_classifier(tmp_path: Path):
+    """Same training file, same model: the shipped classifier and its questions' vectors are reused
+    (checksummed), the cuts are still calibrated on the new index; --full trains afresh."""
+    from assistant.build import SHIPPED_INDEX
+    from assistant.index import load_scope
+
+    shipped, shipped_questions = load_scope(SHIPPED_INDEX, E5)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# Model cards\n\nModel cards document the intended use of a model.\n", "utf-8")
+    build_index(sources=[src], index_dir=tmp_path / "index", progress=False)
+    built = load_index(tmp_path / "index", E5)
+    assert built.scope.coef == shipped.coef and built.scope.training_sha256 == shipped.training_sha256
+    assert (built.scope_question_vectors == shipped_questions).all()
+    assert built.scope.calibration != shipped.calibration  # calibrated on this one-chunk index

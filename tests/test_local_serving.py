@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -159,11 +160,16 @@ def test_a_killed_model_answers_from_the_quotes_and_restarts(article_settings: S
 
 
 class _SlowModel:
-    """Streams a long answer a token every 50 ms and records when the stream was closed (HTTP client gone)."""
+    """Streams a long answer a token every 50 ms and records when the stream was closed (HTTP client gone).
 
-    def __init__(self) -> None:
+    `restating`: every sentence is the same, so all but the first are left out and nothing new
+    reaches the client while the model writes.
+    """
+
+    def __init__(self, restating: bool = False) -> None:
         self.tokens = 0
         self.closed_at: float | None = None
+        self.restating = restating
 
     def stream(self, messages, **kwargs):  # noqa: ANN001, ANN003, ANN201 - the part of BaseChatModel the backend uses
         from langchain_core.messages import AIMessageChunk
@@ -174,33 +180,48 @@ class _SlowModel:
             for i in range(400):
                 time.sleep(0.05)
                 self.tokens += 1
-                # Distinct sentences, so each one is shown (the guard drops repeats) and streams out at once.
-                word = "".join(syllables[int(d)] for d in f"{i:03d}")
-                yield AIMessageChunk(content=f'{{"source": 1, "text": "le mot {word}{word} revient dans la réponse."}}, ')
+                # Sentences with no word in common, so each one is shown (restatements are left out)
+                # and streams out at once.
+                words = " ".join("".join(syllables[int(d)] for d in f"{0 if self.restating else i:03d}{k}") for k in range(5))
+                yield AIMessageChunk(content=f'{{"source": 1, "text": "{words}."}}, ')
             yield AIMessageChunk(content="]}")
         finally:
             self.closed_at = time.monotonic()
 
 
-def test_a_disconnect_stops_the_model_at_once(article_settings: Settings):
-    """Through a real server: the client leaves mid-answer, the model's stream is closed within a second."""
+@pytest.mark.parametrize("restating", [False, True], ids=["shown", "left-out"])
+def test_a_disconnect_stops_the_model_at_once(article_settings: Settings, restating: bool):
+    """Through a real server: the client leaves mid-answer, the model's stream is closed within a second,
+    whether its sentences were streaming out or all being left out."""
     from assistant.answering.backends import ChatModelBackend
     from assistant.answering.gate import GenerationGate
 
     # answer_support 0: the invented sentences are not meant to pass the passage check, only to stream.
     settings = article_settings.model_copy(update={"answer_mode": "hybrid", "structured_output": True, "answer_support": 0.0})
     bot = Assistant(settings=settings)
-    slow = _SlowModel()
+    slow = _SlowModel(restating)
     gate = GenerationGate(1, 4, 60)
     bot.backend = ChatModelBackend("local", slow, settings, focus=bot.fallback, gate=gate)  # type: ignore[arg-type]
     server = LiveServer(create_app(bot, settings, with_ui=False))
     try:
-        body = {"messages": [{"role": "user", "content": QUESTIONS[0]}], "stream": True}
-        with httpx.stream("POST", f"{server.url}/v1/chat/completions", json=body, timeout=60) as response:
-            for line in response.iter_lines():
-                if slow.tokens >= 5:
-                    left_at = time.monotonic()
-                    break
+        # A plain socket, so that leaving is exactly one close(): read what comes (the server waits
+        # for a reader) until the model is 5 tokens in, then hang up.
+        payload = json.dumps({"messages": [{"role": "user", "content": QUESTIONS[0]}], "stream": True}).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+            sock.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload
+            )
+            sock.settimeout(0.1)
+            deadline = time.monotonic() + 60
+            received = b""
+            while slow.tokens < 5 and time.monotonic() < deadline:
+                try:
+                    received += sock.recv(65536)
+                except TimeoutError:
+                    pass
+            left_at = time.monotonic()
+        assert received.startswith(b"HTTP/1.1 200") and b'"sources"' in received
         deadline = time.monotonic() + 5
         while slow.closed_at is None and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -311,20 +311,33 @@ class ChatModelBackend(AnswerBackend):
             if self.gate is not None:
                 self.gate.release(time.monotonic() - started)
 
-    def _chunks(self, messages: list[BaseMessage], **kwargs: object) -> Iterator[str]:
-        """The model's text as it streams; a refused or dropped request is retried only before any text arrived."""
+    def _chunks(self, messages: list[BaseMessage], cancel: threading.Event | None = None, **kwargs: object) -> Iterator[str]:
+        """The model's text as it streams; a refused or dropped request is retried only before any text arrived.
+
+        `cancel` is checked on every chunk, not only on what is shown: a client that leaves while
+        the model writes sentences that are all left out must still free the slot at once.
+        """
         for attempt in range(RETRIES + 1):
             produced = False
+            stream = self.chat_model.stream(messages, **kwargs)
             try:
-                for chunk in self.chat_model.stream(messages, **kwargs):
+                for chunk in stream:
                     produced = True
+                    if cancel is not None and cancel.is_set():
+                        raise RequestCancelled("the client left")
                     yield chunk.text if isinstance(chunk.text, str) else str(chunk.content)
                 return
+            except RequestCancelled:
+                raise
             except Exception as exc:
                 if produced or attempt == RETRIES or not _retryable(exc):
                     raise
                 log.warning("%s backend: %s, retrying in %.1f s", self.name, type(exc).__name__, 0.5 * 2**attempt)
                 time.sleep(0.5 * 2**attempt)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # closes the HTTP stream: llama.cpp stops and frees the slot
 
     def _stream_free(self, request: GenerationRequest) -> Iterator[str]:
         citations = CitationFilter({p.n for p in request.passages})
@@ -333,7 +346,7 @@ class ChatModelBackend(AnswerBackend):
             if self.settings.answer_support
             else None
         )
-        for text in self._chunks(self.messages(request)):
+        for text in self._chunks(self.messages(request), cancel=request.cancel):
             out = citations.feed(text)
             if guard is not None:
                 out = guard.feed(out)
@@ -358,7 +371,7 @@ class ChatModelBackend(AnswerBackend):
         schema = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": shape}}
         raw, shown, verdict_seen = "", 0, False
         # In the request body as is: LangChain's own response_format handling parses (and fails on) streamed JSON.
-        for text in self._chunks(self.messages(request, structured=True), extra_body={"response_format": schema}):
+        for text in self._chunks(self.messages(request, structured=True), cancel=request.cancel, extra_body={"response_format": schema}):
             raw += text
             data = _partial_json(raw)
             if data is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -47,7 +48,13 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=1)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--speculative", choices=["none", "ngram"], default="none")
+    parser.add_argument("--nice", type=int, default=10, help="CPU priority below the web server's")
     args = parser.parse_args()
+    # Below the web server: its searches and quoted answers take milliseconds and must not wait
+    # behind the model's decode loop (under load, sources took 1.6 s without this); the model gets
+    # every cycle they leave.
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
     import xllamacpp as xlc
 
     try:
