@@ -14,6 +14,24 @@ from pydantic import BaseModel, Field
 
 from .chat import Assistant
 from .config import PROJECT_ROOT
+
+# The seed article as it was given (plain text, bare heading lines), beside a checkout in the
+# development layout; the Markdown version in corpus/article/ is its edited copy.
+SEED_ARTICLE = PROJECT_ROOT.parent / "shared" / "seeds" / "000_8ac8948525ace4fd.txt"
+
+
+def plain_text_article(folder: Path) -> Path:
+    """`folder/article.txt`: the seed article as plain text, to build an index of it (calibration
+    benchmark and tests). Without the seed, the Markdown article with its heading marks removed."""
+    path = Path(folder) / "article.txt"
+    if SEED_ARTICLE.exists():
+        path.write_text(SEED_ARTICLE.read_text("utf-8"), "utf-8")
+    else:
+        markdown = next((PROJECT_ROOT / "corpus" / "article").glob("*.md"))
+        body = markdown.read_text("utf-8").split("\n---\n", 1)[1]
+        path.write_text("\n".join(re.sub(r"^#+ ", "", line) for line in body.splitlines()[2:] if line.strip()), "utf-8")
+    return path
+from .config import PROJECT_ROOT
 from .errors import AssistantError
 
 DEFAULT_EVAL_SET = PROJECT_ROOT / "eval" / "questions"

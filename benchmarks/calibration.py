@@ -11,7 +11,6 @@ index a hit is the right section of the article (the source is another file than
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 import tempfile
@@ -22,20 +21,15 @@ sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, build_index  # noqa: E402
 from assistant.config import Settings  # noqa: E402
-from assistant.evaluation import ARTICLE_EVAL_SET, DEFAULT_EVAL_SET, HELDOUT_EVAL_SET, EvalItem, load_eval_set  # noqa: E402
+from assistant.evaluation import (  # noqa: E402
+    ARTICLE_EVAL_SET,
+    DEFAULT_EVAL_SET,
+    HELDOUT_EVAL_SET,
+    EvalItem,
+    load_eval_set,
+    plain_text_article,
+)
 
-SEED = ROOT.parent / "shared" / "seeds" / "000_8ac8948525ace4fd.txt"
-ARTICLE_MD = next((ROOT / "corpus" / "article").glob("*.md"))
-
-
-def plain_article(folder: Path) -> Path:
-    path = folder / "article.txt"
-    if SEED.exists():
-        path.write_text(SEED.read_text("utf-8"), "utf-8")
-    else:
-        body = ARTICLE_MD.read_text("utf-8").split("\n---\n", 1)[1]
-        path.write_text("\n".join(re.sub(r"^#+ ", "", line) for line in body.splitlines()[2:] if line.strip()), "utf-8")
-    return path
 
 
 def retrieval(bot: Assistant, items: list[EvalItem], any_source: bool) -> tuple[float, float, float, float]:
@@ -91,7 +85,7 @@ def main() -> None:
         any_source=False,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        source = plain_article(Path(tmp))
+        source = plain_text_article(Path(tmp))
         report = build_index(sources=[source], index_dir=Path(tmp) / "index", progress=False)
         print(f"\n{report.summary()}")
         describe(

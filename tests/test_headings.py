@@ -7,12 +7,12 @@ from pathlib import Path
 
 from assistant.chunking import chunk_documents
 from assistant.config import PROJECT_ROOT
+from assistant.evaluation import plain_text_article
 from assistant.loaders.headings import mark_headings
 from assistant.sources import load_sources
 
 from .sample_files import make_pdf
 
-SEED = PROJECT_ROOT.parent / "shared" / "seeds" / "000_8ac8948525ace4fd.txt"
 ARTICLE_MD = next((PROJECT_ROOT / "corpus" / "article").glob("*.md"))
 PARAGRAPH = "Models are trained on data and evaluated on held-out sets before they are deployed to production."
 
@@ -22,15 +22,7 @@ def _headings(markdown: str) -> list[str]:
 
 
 def _article_text(tmp_path: Path) -> Path:
-    # The seed as it came (bare heading lines); shared/ is beside the checkout, the Markdown
-    # article's body stripped of its marks stands in where it is not.
-    path = tmp_path / "article.txt"
-    if SEED.exists():
-        path.write_text(SEED.read_text("utf-8"), "utf-8")
-    else:
-        body = ARTICLE_MD.read_text("utf-8").split("\n---\n", 1)[1]
-        path.write_text("\n".join(re.sub(r"^#+ ", "", line) for line in body.splitlines()[2:] if line.strip()), "utf-8")
-    return path
+    return plain_text_article(tmp_path)
 
 
 def test_the_plain_text_article_gets_the_sections_of_the_markdown_one(tmp_path: Path):
