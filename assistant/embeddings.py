@@ -45,10 +45,7 @@ class PackagedEmbeddings(Embeddings):
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.spec.dimension), dtype=np.float32)
-        with self._lock:
-            return _normalize(self._encode(list(texts), is_query=False))
+        return self._embed_many(texts, is_query=False)
 
     def embed_query_vector(self, text: str) -> np.ndarray:
         # The pipeline embeds the same question for search and for answer selection.
@@ -63,10 +60,13 @@ class PackagedEmbeddings(Embeddings):
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Many queries in one call (training questions): batched, about 40% faster than one by one."""
+        return self._embed_many(texts, is_query=True)
+
+    def _embed_many(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.spec.dimension), dtype=np.float32)
         with self._lock:
-            return _normalize(self._encode(list(texts), is_query=True))
+            return _normalize(self._encode(list(texts), is_query=is_query))
 
     def clear_query_cache(self) -> None:
         """Forget cached query vectors (benchmarks measure a cold search with it)."""

@@ -24,8 +24,7 @@ _LOANWORDS = re.compile(
 # capitalised words after the first one are masked too.
 _PROPER_NOUN = re.compile(r"(?<=\S\s)[A-Z][\w.+-]*")
 
-_detector = None
-_world_detector = None
+_detectors: dict[str, object] = {}
 _lock = threading.Lock()
 
 # Languages a question may come in that the assistant does not answer in: it says which ones it
@@ -44,7 +43,6 @@ _LATIN_SCRIPT = {
     Language.GERMAN, Language.SPANISH, Language.ITALIAN, Language.PORTUGUESE, Language.DUTCH, Language.POLISH,
     Language.TURKISH, Language.VIETNAMESE, Language.INDONESIAN, Language.SWEDISH, Language.ROMANIAN,
 }
-_precise_detector = None
 UNNAMED_LANGUAGE = "another language"  # foreign_language's answer when it will not guess which one
 # Function words found in French or English and not in the other languages above: two of them and
 # the text is French or English, whatever the trigrams say ("et pour le live coding, plutôt
@@ -57,36 +55,26 @@ _OWN_MARKERS = {
 _WORDS = re.compile(r"[\w']+")
 
 
-def _get_detector():  # noqa: ANN202 - lingua has no public type for it
-    global _detector
+def _detector(name: str, *languages: Language, low_accuracy: bool = False) -> object:
+    """Each detector built once, on first use (lingua loads its models then), shared by all threads."""
     with _lock:
-        if _detector is None:
-            _detector = LanguageDetectorBuilder.from_languages(
-                Language.FRENCH, Language.ENGLISH
-            ).build()
-        return _detector
+        if name not in _detectors:
+            builder = LanguageDetectorBuilder.from_languages(*languages)
+            _detectors[name] = (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
+        return _detectors[name]
+
+
+def _get_detector() -> object:
+    return _detector("fr-en", Language.FRENCH, Language.ENGLISH)
 
 
 def _world() -> object:
-    global _world_detector
-    with _lock:
-        if _world_detector is None:
-            _world_detector = (
-                LanguageDetectorBuilder.from_languages(Language.FRENCH, Language.ENGLISH, *_OTHER_LANGUAGES)
-                .with_low_accuracy_mode()
-                .build()
-            )
-        return _world_detector
+    return _detector("world", Language.FRENCH, Language.ENGLISH, *_OTHER_LANGUAGES, low_accuracy=True)
 
 
 def _precise() -> object:
-    global _precise_detector
-    with _lock:
-        if _precise_detector is None:
-            _precise_detector = LanguageDetectorBuilder.from_languages(
-                Language.FRENCH, Language.ENGLISH, *(l for l in _OTHER_LANGUAGES if l in _LATIN_SCRIPT)
-            ).build()
-        return _precise_detector
+    latin = (language for language in _OTHER_LANGUAGES if language in _LATIN_SCRIPT)
+    return _detector("precise", Language.FRENCH, Language.ENGLISH, *latin)
 
 
 def _mask(text: str) -> str:
