@@ -39,3 +39,27 @@ def test_sentence_transformers_model_is_selectable_end_to_end(tmp_path: Path):
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="choose one of"):
         load_embeddings("no-such-model")
+
+
+def test_questions_asked_at_once_get_the_vectors_they_would_get_alone():
+    """Concurrent questions are encoded in shared batches: each must still get its own vector."""
+    import threading
+
+    model = load_embeddings("multilingual-e5-small")
+    questions = [f"Question {i} : comment devenir ingénieur ML en partant du métier n°{i} ?" for i in range(12)]
+    alone = {q: model.embed_query_vector(q) for q in questions}
+    model.clear_query_cache()
+    together: dict[str, np.ndarray] = {}
+    start = threading.Barrier(len(questions))
+
+    def ask(q: str) -> None:
+        start.wait()
+        together[q] = model.embed_query_vector(q)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for q in questions:
+        assert np.allclose(together[q], alone[q], atol=1e-5), q
