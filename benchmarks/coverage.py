@@ -2,8 +2,11 @@
 
     python benchmarks/coverage.py --out /tmp/judge/coverage.md      # write the file a helper reads
     python benchmarks/coverage.py --verdicts /tmp/judge/coverage.verdicts.jsonl   # the share answered
+    python benchmarks/coverage.py --questions eval/answers/coverage2.jsonl --out ...   # the second set
 
-The questions (eval/answers/coverage.jsonl) were written by a helper that never saw the corpus. The
+The questions were written by helpers that never saw the corpus: eval/answers/coverage.jsonl (45) before
+the overview documents were written to fill the gaps it showed (so it is now a tuned-on set), and
+eval/answers/coverage2.jsonl (48) after them, never used to change anything. The
 reader says, per question, whether the passages the assistant retrieved ("yes"), partly, or not ("no")
 contain the answer; the figure is the share of "yes", and the rest are listed.
 """
@@ -29,11 +32,11 @@ knowledge. Write one JSON line per question, in order, to the verdicts file you 
 """
 
 
-def write(out: Path) -> None:
+def write(out: Path, questions: Path = QUESTIONS) -> None:
     from assistant import Assistant
 
     bot = Assistant()
-    items = [json.loads(line) for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()]
+    items = [json.loads(line) for line in questions.read_text("utf-8").splitlines() if line.strip()]
     blocks = [INSTRUCTIONS]
     for item in items:
         question = item["turns"][-1]
@@ -46,9 +49,9 @@ def write(out: Path) -> None:
     print(f"{len(items)} questions -> {out}")
 
 
-def report(verdicts: Path) -> None:
+def report(verdicts: Path, questions_file: Path = QUESTIONS) -> None:
     rows = [json.loads(line) for line in verdicts.read_text("utf-8").splitlines() if line.strip()]
-    questions = {json.loads(line)["id"]: json.loads(line)["turns"][-1] for line in QUESTIONS.read_text("utf-8").splitlines() if line.strip()}
+    questions = {json.loads(line)["id"]: json.loads(line)["turns"][-1] for line in questions_file.read_text("utf-8").splitlines() if line.strip()}
     yes = [r for r in rows if r["contains"] == "yes"]
     print(f"{len(yes)} of {len(rows)} questions ({len(yes) / len(rows):.0%}) have their answer in the retrieved passages")
     for r in rows:
@@ -60,11 +63,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path)
     parser.add_argument("--verdicts", type=Path)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
     args = parser.parse_args()
     if args.out:
-        write(args.out)
+        write(args.out, args.questions)
     if args.verdicts:
-        report(args.verdicts)
+        report(args.verdicts, args.questions)
 
 
 if __name__ == "__main__":
