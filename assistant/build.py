@@ -16,6 +16,7 @@ from .config import PROJECT_ROOT, Settings, get_settings
 from .embeddings import SPECS, EmbeddingSpec, PackagedEmbeddings, load_embeddings
 from .errors import AssistantError, IndexBuildError
 from .index import (
+    QUESTIONS_FILE,
     LoadedIndex,
     SourceEntry,
     build_lock,
@@ -159,6 +160,7 @@ def build_index(
             matrix = _rows([reusable[c.id][1] for c in chunks], spec.dimension)
             unit_matrix = _unit_vectors(chunks, None if full else previous, embeddings, settings, progress)
             heading_matrix = _rows([headings[c.heading] for c in chunks], spec.dimension)
+            question_matrix = _question_vectors(chunks, None if full else previous, embeddings, settings, progress)
             if scope_kept and not full and previous is not None:
                 scope_model, questions = previous.scope, previous.scope_question_vectors
             else:
@@ -172,7 +174,7 @@ def build_index(
             calibration = calibrate(scope_model, questions, matrix)
             scope_model = scope_model.model_copy(update={"calibration": calibration})
             manifest = make_manifest(chunks, spec, chash, entries, settings.chunk_size, settings.chunk_overlap)
-            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model, questions, unit_matrix)
+            write_index(target, manifest, chunks, matrix, heading_matrix, scope_model, questions, unit_matrix, question_matrix)
 
     report = BuildReport(index_dir=target, skipped=skipped, kept=kept, chunks=len(chunks), written=written, scope=calibration)
     report.embedded_chunks = len(todo) if written else 0
@@ -203,6 +205,30 @@ def _carry_over(previous: LoadedIndex | None, skipped: list[SkippedSource]) -> t
     for s in kept:
         log.warning("keeping the previously indexed version of %s: %s", s.source, s.reason)
     return [c for c in previous.chunks if str(c.metadata.get("source")) in names], kept
+
+
+def _question_vectors(
+    chunks: list[Chunk], previous: LoadedIndex | None, embeddings: PackagedEmbeddings | None, settings: Settings, progress: bool
+) -> np.ndarray | None:
+    """The questions each chunk's section lists, embedded as queries, in chunk order (None: no document lists any).
+
+    A user's question is closer to another question than to a passage (doc2query): the search scores
+    each passage by its closest listed question too. Questions already embedded keep their vectors.
+    """
+    asked = [q for c in chunks for q in c.questions]
+    if not asked:
+        return None
+    known: dict[str, np.ndarray] = {}
+    if previous is not None:
+        vectors, owner = previous.question_vectors
+        listed = [q for c in previous.chunks for q in c.questions]
+        if len(owner) == len(listed):
+            known = dict(zip(listed, vectors))
+    todo = sorted(set(asked) - set(known))
+    if todo:
+        embedder = embeddings or load_embeddings(settings.embedding_model, settings.threads)
+        known.update(zip(todo, embed_texts(embedder, todo, progress, desc="embedding listed questions", queries=True)))
+    return _rows([known[q] for q in asked], _spec(settings.embedding_model).dimension)
 
 
 def _unit_vectors(
@@ -280,6 +306,7 @@ def _same_index(previous: LoadedIndex, chunks: list[Chunk], chash: str, entries:
         and (m.chunk_size, m.chunk_overlap) == (settings.chunk_size, settings.chunk_overlap)
         and m.sources == entries
         and [c.to_record() for c in previous.chunks] == [c.to_record() for c in chunks]
+        and (QUESTIONS_FILE in m.files_sha256) == any(c.questions for c in chunks)
     )
 
 

@@ -34,6 +34,12 @@ class Chunk:
         return self.title if not self.section else f"{self.title}{SECTION_SEPARATOR}{self.section}"
 
     @property
+    def questions(self) -> list[str]:
+        """Questions users ask that this passage's section answers (front matter `questions`)."""
+        asked = self.metadata.get("questions")
+        return [str(q) for q in asked] if isinstance(asked, list) else []
+
+    @property
     def embedding_text(self) -> str:
         """What is embedded and keyword-indexed: title and section give short passages context."""
         return f"{self.heading}\n\n{self.text}"
@@ -77,10 +83,21 @@ def chunk_document(document: Document, chunk_size: int = 1000, chunk_overlap: in
                 if key in {"source", "title", "lang", "topics", "links", "content_hash", "page", "url"}
             }
             metadata["section"] = section
+            asked = _section_questions(document.metadata.get("questions"), path)
+            if asked:
+                metadata["questions"] = asked
             metadata["text_hash"] = hashlib.sha256(text.encode()).hexdigest()[:16]
             page = document.metadata.get("page")
             chunks.append(Chunk(chunk_id(source, section, ordinal, text, page if isinstance(page, int) else None), text, metadata))
     return chunks
+
+
+def _section_questions(questions: object, path: list[str]) -> list[str]:
+    """The questions listed for the innermost heading of a section (a `###` inherits none from its `##`)."""
+    if not isinstance(questions, dict) or not path:
+        return []
+    asked = questions.get(path[-1].strip())
+    return [str(q) for q in asked] if isinstance(asked, list) else []
 
 
 def chunk_documents(documents: list[Document], chunk_size: int = 1000, chunk_overlap: int = 150) -> list[Chunk]:

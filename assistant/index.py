@@ -41,12 +41,15 @@ log = logging.getLogger(__name__)
 
 # 2: heading vectors in headings.index, the scope classifier in scope.json;
 # 3: the scope guard calibrated per index, its training questions' vectors in scope_questions.index;
-# 4: the vectors of every passage's quotable units (sentences, list items) in units.index.
+# 4: the vectors of every passage's quotable units (sentences, list items) in units.index;
+#    optional questions.index (readers without it ignore it; without it, no question signal): the
+#    vectors of the questions each section lists in its document's front matter, in chunk order.
 FORMAT_VERSION = 4
 FAISS_FILE = "faiss.index"
 HEADINGS_FILE = "headings.index"
 SCOPE_QUESTIONS_FILE = "scope_questions.index"
 UNITS_FILE = "units.index"
+QUESTIONS_FILE = "questions.index"
 CHUNKS_FILE = "chunks.jsonl"
 MANIFEST_FILE = "manifest.json"
 
@@ -110,6 +113,7 @@ class LoadedIndex:
     scope: ScopeModel
     scope_questions: faiss.Index
     units_index: faiss.Index
+    questions_index: faiss.Index | None = None
 
     @cached_property
     def units(self) -> dict[str, tuple[list[Unit], np.ndarray]]:
@@ -124,6 +128,18 @@ class LoadedIndex:
             out[chunk.id] = (units, vectors[start : start + len(units)])
             start += len(units)
         return out
+
+    @cached_property
+    def question_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of the questions listed for each chunk's section, and the position of their chunk."""
+        owner = np.array([i for i, c in enumerate(self.chunks) for _ in c.questions], dtype=np.int64)
+        none = np.zeros((0, self.manifest.dimension), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        if self.questions_index is None or not len(owner):
+            return none
+        if self.questions_index.ntotal != len(owner):
+            log.warning("questions.index of %s does not match its chunks: searching without the listed questions", self.directory)
+            return none
+        return self.questions_index.reconstruct_n(0, self.questions_index.ntotal), owner
 
     @property
     def vectors(self) -> np.ndarray:
@@ -199,6 +215,7 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
         heading_index = faiss.read_index(str(index_dir / HEADINGS_FILE))
         scope_questions = faiss.read_index(str(index_dir / SCOPE_QUESTIONS_FILE))
         units_index = faiss.read_index(str(index_dir / UNITS_FILE))
+        questions_index = faiss.read_index(str(index_dir / QUESTIONS_FILE)) if QUESTIONS_FILE in manifest.files_sha256 else None
         scope = read_scope_model(index_dir / SCOPE_FILE)
         chunks = [
             Chunk(record["id"], record["text"], record["metadata"])
@@ -221,7 +238,7 @@ def load_index(index_dir: Path, spec: EmbeddingSpec) -> LoadedIndex:
         or scope.calibration is None
     ):
         raise IndexCorruptError(f"the scope classifier in {index_dir} does not match its embedding model or training questions: {REBUILD_HINT}")
-    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope, scope_questions, units_index)
+    return LoadedIndex(manifest, faiss_index, heading_index, chunks, index_dir, scope, scope_questions, units_index, questions_index)
 
 
 def make_manifest(
@@ -261,6 +278,7 @@ def write_index(
     scope: ScopeModel,
     scope_question_vectors: np.ndarray,
     unit_vectors: np.ndarray,
+    question_vectors: np.ndarray | None = None,
 ) -> None:
     """Write into a fresh sibling folder, then swap it in, so readers never see half an index."""
     index_dir = Path(index_dir).resolve()
@@ -272,7 +290,7 @@ def write_index(
             (HEADINGS_FILE, heading_vectors),
             (SCOPE_QUESTIONS_FILE, scope_question_vectors),
             (UNITS_FILE, unit_vectors),
-        )
+        ) + (((QUESTIONS_FILE, question_vectors),) if question_vectors is not None else ())
         for name, matrix in matrices:
             flat = faiss.IndexFlatIP(manifest.dimension)
             if len(matrix):
@@ -283,7 +301,7 @@ def write_index(
             for chunk in chunks:
                 handle.write(json.dumps(chunk.to_record(), ensure_ascii=False, sort_keys=True) + "\n")
         manifest = manifest.model_copy(
-            update={"files_sha256": {name: _sha256_file(staging / name) for name in (FAISS_FILE, HEADINGS_FILE, SCOPE_QUESTIONS_FILE, UNITS_FILE, SCOPE_FILE, CHUNKS_FILE)}}
+            update={"files_sha256": {name: _sha256_file(staging / name) for name in (*(m[0] for m in matrices), SCOPE_FILE, CHUNKS_FILE)}}
         )
         # The manifest goes last: a folder without one is never taken for an index.
         (staging / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n", "utf-8")
@@ -372,15 +390,20 @@ def build_lock(index_dir: Path) -> Iterator[None]:
 
 
 def embed_texts(
-    embeddings: PackagedEmbeddings, texts: list[str], progress: bool = True, batch_size: int = 16, desc: str = "embedding"
+    embeddings: PackagedEmbeddings,
+    texts: list[str],
+    progress: bool = True,
+    batch_size: int = 16,
+    desc: str = "embedding",
+    queries: bool = False,
 ) -> np.ndarray:
-    """Embed passages in batches behind a progress bar (index builds take a while)."""
+    """Embed passages (or, with `queries`, questions) in batches behind a progress bar (builds take a while)."""
     from tqdm import tqdm
 
     out = np.zeros((len(texts), embeddings.spec.dimension), dtype=np.float32)
     with tqdm(total=len(texts), desc=desc, unit="text", disable=not progress) as bar:
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
-            out[start : start + len(batch)] = embeddings.embed_passages(batch)
+            out[start : start + len(batch)] = embeddings.embed_queries(batch) if queries else embeddings.embed_passages(batch)
             bar.update(len(batch))
     return out

@@ -68,7 +68,8 @@ class FusionWeights:
     heading: float = 0.35
     keyword: float = 0.03
     language: float = 0.01
-    intro_penalty: float = 0.01
+    intro_penalty: float = 0.03
+    question: float = 1.5
 
 
 class HybridSearcher:
@@ -98,6 +99,7 @@ class HybridSearcher:
         self._langs = np.array([c.metadata.get("lang") for c in index.chunks], dtype=object)
         self._twins = _twin_keys(index.chunks)
         self._intro = np.array([not c.section for c in index.chunks], dtype=bool)
+        self._question_vectors, self._question_owner = index.question_vectors
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(index.chunks)
         if self._bm25_ready:
@@ -121,14 +123,19 @@ class HybridSearcher:
         n = min(self.candidates, len(chunks))
         vectors = [self.embeddings.embed_query_vector(q) for q in queries]
         keywords = [self._keyword_scores(q, n) for q in queries]
+        w = self.weights
+        asked = [self._closest_question(v) for v in vectors] if w.question and len(self._question_owner) else None
         candidate_ids: set[int] = set()
         for qvec, keyword in zip(vectors, keywords):
             query_matrix = qvec[None, :].astype(np.float32)
             _, dense_ids = self.index.faiss_index.search(query_matrix, n)
             _, heading_ids = self.index.heading_index.search(query_matrix, n)
             candidate_ids.update(int(i) for i in (*dense_ids[0], *heading_ids[0], *keyword) if i >= 0)
+        if asked is not None:
+            # The passages whose listed questions are closest to the user's are candidates too.
+            for best in asked:
+                candidate_ids.update(int(i) for i in np.argsort(-best)[:n] if best[i] > 0)
         ids = np.array(sorted(candidate_ids))
-        w = self.weights
         score = np.zeros(len(ids))
         similarity = np.full(len(ids), -1.0)
         heading = np.zeros(len(ids))
@@ -140,6 +147,9 @@ class HybridSearcher:
             kw = np.array([keyword.get(int(i), 0.0) / top_keyword if top_keyword else 0.0 for i in ids])
             score += sim + w.heading * head + w.keyword * kw
             similarity, heading, keyword_norm = np.maximum(similarity, sim), np.maximum(heading, head), np.maximum(keyword_norm, kw)
+        if asked is not None:
+            # A passage without questions scores as if its closest question were as close as its heading.
+            score += w.question * np.sum([np.where(best[ids] > 0, best[ids], self._headings[ids] @ v) for best, v in zip(asked, vectors)], axis=0)
         score = score / len(queries) - w.intro_penalty * self._intro[ids]
         if language:
             score = score + w.language * (self._langs[ids] == language)
@@ -158,6 +168,12 @@ class HybridSearcher:
             ScoredChunk(chunks[ids[j]], float(similarity[j]), float(score[j]), float(heading[j]), float(keyword_norm[j]))
             for j in order
         ]
+
+    def _closest_question(self, qvec: np.ndarray) -> np.ndarray:
+        """Per chunk, the cosine of its closest listed question (0 for a chunk without questions)."""
+        best = np.zeros(len(self.index.chunks))
+        np.maximum.at(best, self._question_owner, self._question_vectors @ qvec)
+        return best
 
     def best_similarity(self, queries: Sequence[str]) -> float:
         """The cosine of the closest passage in the whole index to any of the queries (the scope signal)."""

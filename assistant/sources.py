@@ -144,6 +144,8 @@ def _documents(
     }
     if url:
         base["url"] = url
+    if extracted.questions:
+        base["questions"] = {heading: list(asked) for heading, asked in extracted.questions.items()}
     documents = []
     for part in extracted.parts:
         metadata = dict(base)

@@ -40,7 +40,7 @@ def main() -> None:
     index = load_index(settings.index_dir, embeddings.spec)
     items = [i for i in load_eval_set(args.set) if i.kind == "in_scope" and i.expected]
     rows = []
-    grid = itertools.product((0.0, 0.25, 0.35, 0.5), (0.0, 0.02, 0.03, 0.05), (0.0, 0.005))
+    grid = itertools.product((0.0, 0.25, 0.35, 0.5), (0.0, 0.02, 0.03, 0.05), (0.0, 0.01, 0.03, 0.05))
     for heading, keyword, intro in grid:
         weights = FusionWeights(heading=heading, keyword=keyword, language=0.01, intro_penalty=intro)
         rows.append((score(HybridSearcher(index, embeddings, settings.candidates, weights), items), heading, keyword, intro))

@@ -90,6 +90,45 @@ def test_an_unchanged_rebuild_writes_nothing(tmp_path: Path):
     assert build_index(settings=settings, full=True, progress=False).written  # --full always rewrites
 
 
+def test_questions_listed_in_front_matter_are_indexed_and_lift_their_section(tmp_path: Path):
+    """doc2query: a user's wording close to a listed question finds the section, whatever its own words."""
+    from assistant.embeddings import load_embeddings
+    from assistant.retrieval import FusionWeights, HybridSearcher
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    body = (
+        "# Habits\n\n"
+        "## Weekly routine\n\nBlock two one-hour slots a week; skim a curated digest and drop the rest.\n\n"
+        "## Night owls\n\nSome engineers work best late in the evening, once meetings are over.\n"
+    )
+    listed = 'questions:\n  "Weekly routine":\n    - How can I keep up with AI news without giving up my evenings?\n    - What is a sane way to stay current in ML?\n'
+    doc = corpus / "habits.md"
+    doc.write_text(f"---\ntitle: Habits\nlang: en\n{listed}---\n{body}", "utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings=settings, progress=False)
+    index = load_index(settings.index_dir, E5)
+    vectors, owner = index.question_vectors
+    routine = next(i for i, c in enumerate(index.chunks) if c.section == "Weekly routine")
+    assert vectors.shape == (2, E5.dimension) and owner.tolist() == [routine, routine]
+    assert [c.questions for c in index.chunks if c.section == "Night owls"] == [[]]
+
+    embeddings = load_embeddings("multilingual-e5-small")
+    query = "How do I stay up to date with AI without spending all my evenings on it?"
+    ranked = {
+        weight: [h.chunk.section for h in HybridSearcher(index, embeddings, weights=FusionWeights(question=weight)).search(query, k=3)]
+        for weight in (0.0, FusionWeights().question)
+    }
+    assert ranked[FusionWeights().question][0] == "Weekly routine", ranked
+
+    # Unchanged: nothing written; questions removed: the index is rewritten without them.
+    assert not build_index(settings=settings, progress=False).written
+    doc.write_text(f"---\ntitle: Habits\nlang: en\n---\n{body}", "utf-8")
+    build_index(settings=settings, progress=False)
+    assert not (settings.index_dir / "questions.index").exists()
+    assert load_index(settings.index_dir, E5).question_vectors[0].shape == (0, E5.dimension)
+
+
 def test_cli_summary_names_changes_and_exits_non_zero_only_when_nothing_was_indexed(tmp_path: Path):
     src, index_dir = tmp_path / "src", tmp_path / "index"
     src.mkdir()

@@ -56,6 +56,20 @@ def test_no_empty_sections(path: Path):
     assert "<" not in re.sub(r"<https?://[^>]+>", "", body), "no raw HTML in curated documents"
 
 
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_listed_questions_name_real_sections(path: Path):
+    """Front matter `questions` (what the search matches user questions against): one list per heading."""
+    meta, body = _parse(path)
+    headings = [h.strip() for h in re.findall(r"^#{2,4} (.+)$", body, flags=re.MULTILINE)]
+    questions = meta.get("questions")
+    assert isinstance(questions, dict), "every curated document lists the questions its sections answer"
+    assert sorted(questions) == sorted(headings)
+    for heading, asked in questions.items():
+        assert isinstance(asked, list) and len(asked) >= 2, heading
+        assert all(isinstance(q, str) and 10 <= len(q) <= 200 and "http" not in q for q in asked), heading
+        assert len(set(asked)) == len(asked), heading
+
+
 def test_every_topic_exists_in_both_languages():
     stems = Counter(p.name.rsplit(".", 2)[0] for p in DOCS)
     assert {stem for stem, n in stems.items() if n != 2} == set()

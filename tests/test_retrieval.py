@@ -46,12 +46,13 @@ def test_retrieval_quality_on_the_full_corpus(shipped_assistant: Assistant):
     items = [i for i in load_eval_set(DEFAULT_EVAL_SET) if i.kind == "in_scope"]
     report = run_eval(shipped_assistant, items, progress=False)
     # Gates a little below the measured figures (eval/DECISIONS.md): a fusion regression fails here.
-    # (The 68-document corpus is harder than the 36 of before: 0.95 / 0.87 then, 0.89 / 0.79 now.)
-    assert report.hit_at_5 >= 0.87
-    assert report.mrr >= 0.77
+    # 81 documents: 0.833 / 0.729 (tuning), 0.812 / 0.680 (held-out) without the listed questions,
+    # 0.935 / 0.850 and 0.906 / 0.820 with them.
+    assert report.hit_at_5 >= 0.91
+    assert report.mrr >= 0.82
     held_out = run_eval(shipped_assistant, [i for i in load_eval_set(HELDOUT_EVAL_SET) if i.kind == "in_scope"], progress=False)
-    assert held_out.hit_at_5 >= 0.84
-    assert held_out.mrr >= 0.72
+    assert held_out.hit_at_5 >= 0.88
+    assert held_out.mrr >= 0.79
 
 
 def test_headings_lift_the_section_that_names_the_question(shipped_assistant: Assistant):

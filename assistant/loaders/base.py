@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ..errors import SourceError
@@ -28,6 +28,8 @@ class Extracted:
     lang: str | None = None
     topics: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
+    # Front matter `questions`: per section heading, questions users ask that it answers (doc2query).
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Markdown and plain-text files, with optional YAML front matter (title, lang, topics, sources)."""
+"""Markdown and plain-text files, with optional YAML front matter (title, lang, topics, sources, questions)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,15 @@ def _load(data: bytes, charset: str | None, fmt: TextFormat) -> Extracted:
         lang=str(meta["lang"]) if meta.get("lang") else None,
         topics=_strings(meta.get("topics")),
         links=_strings(meta.get("sources")),
+        questions=_questions(meta.get("questions")),
     )
+
+
+def _questions(value: object) -> dict[str, tuple[str, ...]]:
+    """`questions:` maps a section heading to the questions it answers; anything else is ignored."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(heading).strip(): _strings(asked) for heading, asked in value.items() if _strings(asked)}
 
 
 def load_markdown(data: bytes, charset: str | None = None) -> Extracted:
