@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(default=5, ge=0, description="Redirects followed when fetching a URL.")
 
     # Retrieval
-    top_k: int = Field(default=4, ge=1, le=20, description="Passages given to the answer.")
+    top_k: int = Field(default=6, ge=1, le=20, description="Passages given to the answer (and shown as sources).")
     candidates: int = Field(default=20, ge=1, description="Hits per search (passages, headings, BM25) before fusion.")
     heading_weight: float = Field(default=0.35, ge=0.0, description="Weight of the heading's cosine in fusion.")
     keyword_weight: float = Field(default=0.03, ge=0.0, description="Weight of the BM25 score (divided by the best) in fusion.")
