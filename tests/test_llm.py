@@ -248,7 +248,9 @@ def test_local_backend_streams_a_cited_answer(local_assistant: Assistant, questi
     assert events[0].kind == "sources" and events[0].sources
     deltas = [e.delta for e in events if e.kind == "delta"]
     answer = events[-1].answer
-    assert answer is not None and len(deltas) >= 2  # the quoted key points, then what the model wrote
+    # The quoted key points open the answer at once; what the model wrote follows, unless all of it
+    # restated the quotes and was left out (which depends on the passages and the model's wording).
+    assert answer is not None and deltas and answer.text.startswith(deltas[0].strip()[:60])
     # The model wrote a checked answer, or nothing it wrote held and the quotes stand alone.
     assert answer.backend == "local" or (answer.backend == "extractive" and answer.notice)
     assert answer.language == language and answer.in_scope
