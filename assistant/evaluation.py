@@ -14,6 +14,14 @@ from pydantic import BaseModel, Field
 
 from .chat import Assistant
 from .config import PROJECT_ROOT
+from .errors import AssistantError
+
+DEFAULT_EVAL_SET = PROJECT_ROOT / "eval" / "questions"
+ARTICLE_EVAL_SET = PROJECT_ROOT / "eval" / "article" / "questions.jsonl"
+# Written after retrieval and scope were tuned on DEFAULT_EVAL_SET, never used to tune them.
+HELDOUT_EVAL_SET = PROJECT_ROOT / "eval" / "heldout"
+_CITATION = re.compile(r"\[(\d+)\]")
+_URL = re.compile(r"https?://[^\s)\]>\"']+")
 
 # The seed article as it was given (plain text, bare heading lines), beside a checkout in the
 # development layout; the Markdown version in corpus/article/ is its edited copy.
@@ -31,15 +39,6 @@ def plain_text_article(folder: Path) -> Path:
         body = markdown.read_text("utf-8").split("\n---\n", 1)[1]
         path.write_text("\n".join(re.sub(r"^#+ ", "", line) for line in body.splitlines()[2:] if line.strip()), "utf-8")
     return path
-from .config import PROJECT_ROOT
-from .errors import AssistantError
-
-DEFAULT_EVAL_SET = PROJECT_ROOT / "eval" / "questions"
-ARTICLE_EVAL_SET = PROJECT_ROOT / "eval" / "article" / "questions.jsonl"
-# Written after retrieval and scope were tuned on DEFAULT_EVAL_SET, never used to tune them.
-HELDOUT_EVAL_SET = PROJECT_ROOT / "eval" / "heldout"
-_CITATION = re.compile(r"\[(\d+)\]")
-_URL = re.compile(r"https?://[^\s)\]>\"']+")
 
 
 class Expected(BaseModel):

@@ -25,6 +25,7 @@ from .gate import BusyError, GenerationGate, RequestCancelled, Waiting
 from .guard import AnswerGuard, UnsupportedAnswerError
 from ..errors import AssistantError
 from .prompts import (
+    SENTENCE_CHARS,
     QUOTED_IN_OTHER_LANGUAGE,
     WRITTEN_HEADER,
     STRUCTURED_SYSTEM_PROMPT,
@@ -366,8 +367,7 @@ class ChatModelBackend(AnswerBackend):
         guard = AnswerGuard(request.passages, self.settings.answer_support or 0.0, request.language)
         repeats = RepeatFilter(quoted)
         # A summary under quotes is short: fewer tokens to write is the biggest saving on a small CPU.
-        max_chars = SENTENCE_CHARS
-        shape = answer_schema(citations, 2, max_chars) if self._hybrid else answer_schema(citations, 5, max_chars)
+        shape = answer_schema(citations, 2) if self._hybrid else answer_schema(citations)
         schema = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": shape}}
         raw, shown, verdict_seen = "", 0, False
         # In the request body as is: LangChain's own response_format handling parses (and fails on) streamed JSON.
@@ -382,7 +382,7 @@ class ChatModelBackend(AnswerBackend):
                     raise PassagesDoNotAnswerError("the model found no answer in the passages")
             done = (data.get("sentences") or [])[:-1]  # the last one may still be growing
             for item in done[shown:]:
-                text = repeats.new(self._checked(item, guard, citations, max_chars))
+                text = repeats.new(self._checked(item, guard, citations))
                 if text:
                     yield (" " if repeats.shown > 1 else "") + text
             shown = max(shown, len(done))
@@ -391,7 +391,7 @@ class ChatModelBackend(AnswerBackend):
         if final.get("answerable") is False or not sentences:
             raise PassagesDoNotAnswerError("the model found no answer in the passages")
         for item in sentences[shown:]:
-            text = repeats.new(self._checked(item, guard, citations, max_chars))
+            text = repeats.new(self._checked(item, guard, citations))
             if text:
                 yield (" " if repeats.shown > 1 else "") + text
         if repeats.dropped and not repeats.shown:
@@ -400,11 +400,11 @@ class ChatModelBackend(AnswerBackend):
             raise UnsupportedAnswerError(f"no sentence of the model's answer was supported by its passage ({len(guard.dropped)} dropped)")
 
     @staticmethod
-    def _checked(item: object, guard: AnswerGuard, citations: list[int], max_chars: int = 0) -> str:
+    def _checked(item: object, guard: AnswerGuard, citations: list[int]) -> str:
         """`text [n]` when the sentence holds against the passage it cites, else ""."""
         if not isinstance(item, dict) or not isinstance(item.get("text"), str):
             return ""
-        if max_chars and len(item["text"]) >= max_chars:
+        if len(item["text"]) >= SENTENCE_CHARS:
             return ""  # cut off by the schema's length limit, mid-word: not shown half-written
         n, text = item.get("source"), " ".join(item["text"].split()).strip()
         if n not in citations or not text or not guard.check_cited(text, n):
@@ -464,7 +464,6 @@ def _partial_json(raw: str) -> dict | None:
 
 
 FOCUS_UNIT_CHARS = 280
-SENTENCE_CHARS = 400  # the schema's limit per written sentence; one that reaches it was cut
 MAX_EARLIER_CHARS = 300
 _CITATION_IN_TEXT = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 

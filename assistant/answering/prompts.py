@@ -92,7 +92,10 @@ Question (same passages): What salary does Airbus pay ML engineers in Toulouse?
 Answer: {"answerable": false, "sentences": []}"""
 
 
-def answer_schema(citations: list[int], max_sentences: int = 5, max_chars: int = 400) -> dict[str, object]:
+SENTENCE_CHARS = 400  # the schema's limit per written sentence; one that reaches it was cut
+
+
+def answer_schema(citations: list[int], max_sentences: int = 5, max_chars: int = SENTENCE_CHARS) -> dict[str, object]:
     """The JSON schema of a structured answer: a verdict, then sentences each citing an existing passage."""
     return {
         "type": "object",
