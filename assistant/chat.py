@@ -29,7 +29,7 @@ from .answering.backends import (
     make_backend,
 )
 from .answering.gate import BusyError, RequestCancelled, Waiting
-from .answering.answerability import missing_terms
+from .answering.answerability import missing_terms, unmentioned_terms
 from .answering.prompts import (
     BUSY_NOTICE,
     FALLBACK_NOTICE,
@@ -38,13 +38,14 @@ from .answering.prompts import (
     NOT_ANSWERED,
     NOT_COVERED,
     NOT_IN_SOURCES,
+    PARTLY_IN_SOURCES,
     UNSUPPORTED_REASON,
     WRONG_LANGUAGE_NOTICE,
     join_terms,
     other_language,
 )
 from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
-from .schema import Answer, AnswerEvent, AnswerStatus, QueueStatus, Source
+from .schema import Answer, AnswerEvent, AnswerStatus, QueueStatus, Role, Source
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,16 @@ def _reason(exc: BaseException) -> str:
 def _answer_language(text: str) -> str | None:
     body = re.sub(r"\[\d+\]", "", text)
     return detect_language(body) if len(body.split()) >= 8 else None
+
+
+def _queries(question: str, turns: Sequence[tuple[Role, str]]) -> list[str]:
+    """What to search for: the standalone query first, then (a follow-up) the question as typed.
+
+    A follow-up is searched both with the previous question in front and as it was typed: their
+    scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
+    """
+    query = condense_question(question, turns)
+    return [query] if query == question else [query, question]
 
 
 class Assistant:
@@ -255,9 +266,13 @@ class Assistant:
         log.debug("scope probability %.3f for %r", probability, queries[0][:80])
         return probability >= probability_cut
 
-    def search(self, query: str, k: int = 5) -> list[Source]:
+    def search(self, query: str, k: int = 5, history: Sequence[tuple[str, str]] | None = None) -> list[Source]:
+        """The passages an answer to `query` would be built from; with `history`, searched as a follow-up is."""
         query = validate_question(query, self.settings.max_question_chars)
-        hits = self._searcher.search(query, k, language=detect_language(query))
+        turns = validate_history(history, self.settings.max_history_turns)
+        previous = next((text for role, text in reversed(turns) if role == "user"), None)
+        language = detect_language(query, default=detect_language(previous) if previous else "en")
+        hits = self._searcher.search(_queries(query, turns), k, language=language)
         return [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:
@@ -295,11 +310,9 @@ class Assistant:
             yield AnswerEvent(kind="sources", sources=[])
             yield from self._finish(question, language, other_language(foreign), [], "unsupported_language", "language-guard", question)
             return
-        query = condense_question(question, turns)
+        queries = _queries(question, turns)
+        query = queries[0]
         searcher = self._searcher
-        # A follow-up is searched both as it was typed and with the previous question in front:
-        # their scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
-        queries = [query] if query == question else [query, question]
         hits = searcher.search(queries, k or self.settings.top_k, language=language)
         if not (hits and self._in_scope(searcher, queries)):
             yield AnswerEvent(kind="sources", sources=[])
@@ -319,6 +332,10 @@ class Assistant:
         yield AnswerEvent(kind="sources", sources=sources)
         outcome = _Outcome(backend="scope-guard")
         text = ""
+        unmentioned = unmentioned_terms(question, (f"{s.title} {s.section} {s.text}" for s in sources))
+        if unmentioned:  # the corpus has them, these passages don't: say so before answering from them
+            text = PARTLY_IN_SOURCES[language].format(terms=join_terms(unmentioned, language)) + "\n\n"
+            yield AnswerEvent(kind="delta", delta=text)
         for piece in self._generate(request, outcome, backend):
             if isinstance(piece, Waiting):
                 yield AnswerEvent(kind="status", waiting=QueueStatus(position=piece.position, expected_seconds=piece.expected_seconds))
@@ -339,6 +356,7 @@ class Assistant:
                 backend=outcome.backend,
                 query=query,
                 notice=outcome.notice,
+                unmentioned=unmentioned,
             ),
         )
 

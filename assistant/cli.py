@@ -136,6 +136,7 @@ def ask(
             "status": answer.status,
             "sources": [s.model_dump(exclude={"n"}) for s in answer.sources],
             "backend": answer.backend,
+            "unmentioned": answer.unmentioned,
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return

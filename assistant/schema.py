@@ -39,6 +39,10 @@ class Answer(BaseModel):
     backend: str
     query: str = Field(description="The standalone query used for retrieval.")
     notice: str | None = Field(default=None, description="Set when a fallback answered instead.")
+    unmentioned: list[str] = Field(
+        default_factory=list,
+        description="Names the question asks about that its passages do not mention (the answer says so first).",
+    )
 
     @property
     def covered(self) -> bool:

@@ -27,7 +27,8 @@ INSTRUCTIONS = """# Do these passages contain the answer?
 For each question below, read the numbered passages the assistant retrieved for it and say whether
 they contain the answer a careful expert would give: "yes" (the answer is there), "partly" (part of
 it, or only general guidance beside what is asked) or "no". Judge the passages only, not your own
-knowledge. Write one JSON line per question, in order, to the verdicts file you were given:
+knowledge. A follow-up ("Question" after an "Earlier question") means what it asks in that
+conversation. Write one JSON line per question, in order, to the verdicts file you were given:
 {"id": "c-01", "contains": "yes"|"partly"|"no", "missing": "what is missing, if anything"}
 """
 
@@ -39,9 +40,11 @@ def write(out: Path, questions: Path = QUESTIONS) -> None:
     items = [json.loads(line) for line in questions.read_text("utf-8").splitlines() if line.strip()]
     blocks = [INSTRUCTIONS]
     for item in items:
-        question = item["turns"][-1]
-        passages = bot.search(question, k=bot.settings.top_k)  # what any answer to it is built from
-        lines = [f"## {item['id']}\n\n**Question:** {question}\n"]
+        *earlier, question = item["turns"]
+        # What any answer to it is built from (a follow-up: searched with the earlier turns, as in a chat).
+        passages = bot.search(question, k=bot.settings.top_k, history=[("user", turn) for turn in earlier])
+        asked = "".join(f"**Earlier question:** {turn}\n" for turn in earlier)
+        lines = [f"## {item['id']}\n\n{asked}**Question:** {question}\n"]
         lines += [f"[{s.n}] {s.title} > {s.section}: {' '.join(s.text.split())}" for s in passages]
         blocks.append("\n".join(lines))
     out.parent.mkdir(parents=True, exist_ok=True)

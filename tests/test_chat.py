@@ -104,3 +104,13 @@ def test_follow_up_keeps_the_topic_but_searches_the_new_subject(shipped_assistan
     # The raw follow-up is searched too, so its subject is not drowned by the previous question.
     about = [expected in f"{s.source} {s.section}".lower().replace(" ", "-") for s in answer.sources[:3]]
     assert sum(about) >= 2, [(s.source, s.section) for s in answer.sources]
+
+
+def test_search_with_history_finds_what_the_follow_up_answer_is_built_from(shipped_assistant: Assistant):
+    history = [("user", "Je suis en BTS SIO, est-ce que je peux viser le ML ?"), ("assistant", "...")]
+    follow_up = "ok et en alternance c'est possible ?"
+    answer = shipped_assistant.ask(follow_up, history=history)
+    found = shipped_assistant.search(follow_up, k=shipped_assistant.settings.top_k, history=history)
+    assert [s.id for s in found] == [s.id for s in answer.sources]
+    assert any("alternance" in s.section.lower() for s in found)
+    assert [s.id for s in shipped_assistant.search(follow_up, k=6)] != [s.id for s in found]  # alone, it searches otherwise

@@ -70,3 +70,17 @@ def named_terms(question: str) -> list[str]:
 def missing_terms(question: str, vocabulary: frozenset[str]) -> list[str]:
     """The names the question asks about that appear nowhere in the corpus (case and accents ignored)."""
     return [term for term in named_terms(question) if fold(term) not in vocabulary]
+
+
+# Shorter names are mostly acronyms a passage spells out ("CS" for computer science).
+MIN_UNMENTIONED_CHARS = 3
+
+
+def unmentioned_terms(question: str, passage_texts: Iterable[str]) -> list[str]:
+    """The names the question asks about that the corpus has but none of these passages mentions.
+
+    The answer still comes from the passages, led by a plain note that they do not cover that
+    part ("et JAX alors ?" answered from PyTorch and TensorFlow passages must say JAX is not there).
+    """
+    shown = corpus_vocabulary(passage_texts)
+    return [t for t in named_terms(question) if len(t) >= MIN_UNMENTIONED_CHARS and fold(t) not in shown]

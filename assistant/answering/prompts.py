@@ -155,6 +155,10 @@ NOT_IN_SOURCES: dict[Lang, str] = {
     "fr": "Mes sources ne disent rien de précis sur {terms} : je ne peux pas vous répondre là-dessus sans inventer.",
     "en": "My sources say nothing specific about {terms}, so I cannot answer that without making it up.",
 }
+PARTLY_IN_SOURCES: dict[Lang, str] = {
+    "fr": "Les passages que j'ai trouvés ne parlent pas précisément de {terms} ; voici ce qu'ils disent de plus proche.",
+    "en": "The passages I found say nothing specific about {terms}; here is the closest they come.",
+}
 NOT_ANSWERED: dict[Lang, str] = {
     "fr": "Mes sources ne répondent pas à cette question : je préfère vous le dire plutôt que d'inventer.",
     "en": "My sources do not answer this question, and I would rather say so than make something up.",

@@ -77,6 +77,7 @@ def _answer_json(answer: Answer) -> AskResponse:
         sources=[SourceOut.of(s) for s in answer.sources],
         backend=answer.backend,
         notice=answer.notice,
+        unmentioned=answer.unmentioned,
     )
 
 
@@ -261,6 +262,7 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
                 language=answer.language,
                 backend=answer.backend,
                 notice=answer.notice,
+                unmentioned=answer.unmentioned,
             )
         return StreamingResponse(
             _sse(pool, first, events, completion_id, created, cancel),
@@ -322,7 +324,16 @@ async def _sse(
                 a = event.answer
                 sources = [SourceOut.of(s).model_dump() for s in a.sources]
                 yield chunk(
-                    {}, "stop", sources=sources, in_scope=a.in_scope, covered=a.covered, status=a.status, language=a.language, backend=a.backend, notice=a.notice
+                    {},
+                    "stop",
+                    sources=sources,
+                    in_scope=a.in_scope,
+                    covered=a.covered,
+                    status=a.status,
+                    language=a.language,
+                    backend=a.backend,
+                    notice=a.notice,
+                    unmentioned=a.unmentioned,
                 )
     except (TimeoutError, APIError):
         yield f"data: {json.dumps(error_body('the answer took too long and was stopped', 'timeout', 'timeout'))}\n\n"

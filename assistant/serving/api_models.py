@@ -47,6 +47,7 @@ class AskResponse(BaseModel):
     sources: list[SourceOut]
     backend: str
     notice: str | None = None
+    unmentioned: list[str] = Field(default_factory=list, description="Names the question asks about that its passages do not mention (the answer says so first).")
 
 
 class SearchRequest(BaseModel):
@@ -110,6 +111,7 @@ class ChatCompletion(BaseModel):
     language: Literal["fr", "en"]
     backend: str
     notice: str | None = None
+    unmentioned: list[str] = Field(default_factory=list, description="Names the question asks about that its passages do not mention (the answer says so first).")
 
 
 class ModelCard(BaseModel):

@@ -79,6 +79,9 @@ class AskResult(BaseModel):
     language: str
     sources: list[SourceInfo]
     notice: str | None = None
+    unmentioned: list[str] = Field(
+        default_factory=list, description="Names the question asks about that its passages do not mention (the answer says so)."
+    )
 
 
 class SearchResult(BaseModel):
@@ -171,6 +174,7 @@ def create_mcp_server(assistant: Assistant, settings: Settings, run_blocking: Ru
             language=answer.language,
             sources=[source_info(s) for s in answer.sources],
             notice=answer.notice,
+            unmentioned=answer.unmentioned,
         )
 
     @server.tool(name="search", description=SEARCH_DESCRIPTION, annotations=ToolAnnotations(readOnlyHint=True, openWorldHint=False))

@@ -1,0 +1,60 @@
+"""Saying plainly what the sources do not cover: names absent from the corpus, and from the passages shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, build_index
+from assistant.answering.answerability import corpus_vocabulary, missing_terms, named_terms, unmentioned_terms
+from assistant.config import Settings
+
+
+def test_only_the_asking_part_names_subjects():
+    question = "I'm a PHP developer, 42. Should I learn Rust or Go for the Jane Street interview?"
+    assert named_terms(question) == ["Rust", "Go", "Jane", "Street"]  # PHP and 42 are the user's context
+
+
+def test_missing_terms_are_the_names_the_corpus_never_mentions():
+    vocabulary = corpus_vocabulary(["Rust and Go are compiled languages."])
+    assert missing_terms("Should I learn Rust or Go for the Jane Street interview?", vocabulary) == ["Jane", "Street"]
+
+
+def test_unmentioned_terms_are_the_names_these_passages_never_mention():
+    passages = ["PyTorch and TensorFlow are the main frameworks.", "TensorFlow ships Keras."]
+    assert unmentioned_terms("PyTorch or TensorFlow? And what about JAX?", passages) == ["JAX"]
+    assert unmentioned_terms("Is a CS degree needed?", passages) == []  # two letters: mostly an acronym spelled out
+
+
+@pytest.mark.integration
+def test_a_question_naming_what_no_document_mentions_gets_the_honest_answer(shipped_assistant: Assistant):
+    answer = shipped_assistant.ask("What's a normal salary for an ML engineer in Kigali, Rwanda?")
+    assert answer.status == "not_covered" and not answer.covered and answer.in_scope
+    assert answer.text.startswith("My sources say nothing specific about “Kigali” or “Rwanda”")
+    assert [s.n for s in answer.sources] == [1] and "[2]" not in answer.text
+
+
+@pytest.mark.integration
+def test_a_name_the_passages_shown_do_not_mention_is_said_before_the_answer(tmp_path: Path):
+    frameworks = tmp_path / "frameworks.md"
+    frameworks.write_text(
+        "# Deep learning frameworks\n\n## PyTorch or TensorFlow first\n\n"
+        "PyTorch and TensorFlow are the two main deep learning frameworks to learn first. "
+        "PyTorch is the most common choice in research, and TensorFlow ships Keras.\n",
+        "utf-8",
+    )
+    hardware = tmp_path / "hardware.md"
+    hardware.write_text("# Hardware\n\n## TPUs\n\nGoogle's TPUs are accelerators for matrix maths; JAX compiles to them.\n", "utf-8")
+    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0)
+    build_index(sources=[frameworks, hardware], settings=settings, progress=False)
+    bot = Assistant(settings=settings)
+    events = list(bot.stream_events("Should I learn PyTorch or TensorFlow first, or JAX?", k=1))
+    answer = events[-1].answer
+    assert answer.sources[0].source.endswith("frameworks.md")  # JAX is in the corpus, not in this passage
+    assert answer.status == "answered" and answer.unmentioned == ["JAX"]
+    assert answer.text.startswith("The passages I found say nothing specific about “JAX”; here is the closest they come.")
+    assert "PyTorch" in answer.text and "[1]" in answer.text
+    # With both passages, JAX is mentioned: no note.
+    both = list(bot.stream_events("Should I learn PyTorch or TensorFlow first, or JAX?", k=2))[-1].answer
+    assert both.unmentioned == [] and not both.text.startswith("The passages I found")
