@@ -24,8 +24,8 @@ from ..schema import Source
 from .units import Unit, passage_units
 
 # How far below the best piece another one may score and still be added (cosine).
-SAME_PASSAGE_MARGIN = 0.035
-OTHER_PASSAGE_MARGIN = 0.015
+SAME_PASSAGE_MARGIN = 0.06
+OTHER_PASSAGE_MARGIN = 0.03
 DUPLICATE = 0.93  # cosine above which two pieces say the same thing (in one language or across both)
 # Scoring of a piece (eval/DECISIONS.md, "Extractive answers"): its cosine, plus its passage's lead or lag.
 PASSAGE_WEIGHT = 1.0
