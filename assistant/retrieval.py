@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import re
-import threading
 
 import bm25s
 import faiss
 import numpy as np
-import Stemmer
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -22,31 +19,19 @@ from .answering.answerability import corpus_vocabulary
 from .chunking import Chunk
 from .embeddings import PackagedEmbeddings
 from .index import LoadedIndex
-from .text import STOPWORDS, fold
+from .text import STOPWORDS, fold, stemmer
 
 log = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-# Snowball stemmers (PyStemmer), one per language: "dérive" meets "dériver", "deploying" "deployment".
-# Not thread-safe objects: one per thread.
-_stemmers = threading.local()
-
-
-def _stemmer(lang: str) -> Stemmer.Stemmer:
-    cache = _stemmers.__dict__
-    if lang not in cache:
-        cache[lang] = Stemmer.Stemmer("french" if lang == "fr" else "english")
-    return cache[lang]
-
-
 def keyword_tokens(text: str, langs: Sequence[str]) -> list[str]:
     """Folded, stop-word-free tokens stemmed in each language given (a query: both; a passage: its own)."""
     words = [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS]
     tokens: list[str] = []
     for lang in langs:
-        tokens += _stemmer(lang).stemWords(words)
+        tokens += stemmer(lang).stemWords(words)
     return list(dict.fromkeys(tokens)) if len(langs) > 1 else tokens
 
 

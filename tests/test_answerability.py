@@ -58,3 +58,9 @@ def test_a_name_the_passages_shown_do_not_mention_is_said_before_the_answer(tmp_
     # With both passages, JAX is mentioned: no note.
     both = list(bot.stream_events("Should I learn PyTorch or TensorFlow first, or JAX?", k=2))[-1].answer
     assert both.unmentioned == [] and not both.text.startswith("The passages I found")
+
+
+def test_a_plural_or_inflected_name_counts_as_mentioned():
+    passages = ["You can call a model through an API.", "Les déploiements se font sur Kubernetes."]
+    assert unmentioned_terms("Is it still worth it with all the APIs around?", passages) == []
+    assert missing_terms("Which APIs and Kubernetes clusters?", corpus_vocabulary(passages)) == []

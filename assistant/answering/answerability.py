@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..text import fold
+from ..text import fold, stemmer
 
 _TERM = re.compile(r"[^\W_](?:[\w'’]*[^\W_])?(?:[-./][^\W_]+)*", re.UNICODE)
 _SENTENCES = re.compile(r"(?<=[.!?…])\s+")
@@ -33,13 +33,24 @@ _NOT_NAMES = {
 
 
 def corpus_vocabulary(texts: Iterable[str]) -> frozenset[str]:
-    """Every word of the corpus, folded (lowercase, no accents), hyphenated and dotted forms kept whole."""
+    """Every word of the corpus, folded (lowercase, no accents), hyphenated and dotted forms kept whole,
+    and their English and French stems (so "APIs" is found where a passage says "API")."""
     words: set[str] = set()
     for text in texts:
         for term in _TERM.findall(fold(text)):
             words.add(term)
             words.update(re.split(r"[-./]", term))
-    return frozenset(words)
+    return frozenset(words | _stems(words))
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    words = list(words)
+    return {*stemmer("en").stemWords(words), *stemmer("fr").stemWords(words)}
+
+
+def _mentioned(term: str, vocabulary: frozenset[str]) -> bool:
+    folded = fold(term)
+    return folded in vocabulary or not _stems([folded]).isdisjoint(vocabulary)
 
 
 def asking_part(question: str) -> str:
@@ -69,7 +80,7 @@ def named_terms(question: str) -> list[str]:
 
 def missing_terms(question: str, vocabulary: frozenset[str]) -> list[str]:
     """The names the question asks about that appear nowhere in the corpus (case and accents ignored)."""
-    return [term for term in named_terms(question) if fold(term) not in vocabulary]
+    return [term for term in named_terms(question) if not _mentioned(term, vocabulary)]
 
 
 # Shorter names are mostly acronyms a passage spells out ("CS" for computer science).
@@ -83,4 +94,4 @@ def unmentioned_terms(question: str, passage_texts: Iterable[str]) -> list[str]:
     part ("et JAX alors ?" answered from PyTorch and TensorFlow passages must say JAX is not there).
     """
     shown = corpus_vocabulary(passage_texts)
-    return [t for t in named_terms(question) if len(t) >= MIN_UNMENTIONED_CHARS and fold(t) not in shown]
+    return [t for t in named_terms(question) if len(t) >= MIN_UNMENTIONED_CHARS and not _mentioned(t, shown)]
