@@ -4,9 +4,10 @@
     python benchmarks/coverage.py --verdicts /tmp/judge/coverage.verdicts.jsonl   # the share answered
     python benchmarks/coverage.py --questions eval/answers/coverage2.jsonl --out ...   # the second set
 
-The questions were written by helpers that never saw the corpus: eval/answers/coverage.jsonl (45) before
-the overview documents were written to fill the gaps it showed (so it is now a tuned-on set), and
-eval/answers/coverage2.jsonl (48) after them, never used to change anything. The
+The questions were written by helpers that never saw the corpus, each set after the documents of its
+time: eval/answers/coverage.jsonl (45), coverage2 to coverage5 (48 each; each one's gaps later chose
+sections, so they are tuned-on sets now) and coverage6.jsonl (48), never used to choose anything
+(eval/DECISIONS.md has the history). Two-turn items are searched as the chat searches a follow-up. The
 reader says, per question, whether the passages the assistant retrieved ("yes"), partly, or not ("no")
 contain the answer; the figure is the share of "yes", and the rest are listed.
 """
