@@ -50,7 +50,7 @@ from .schema import Answer, AnswerEvent, AnswerStatus, QueueStatus, Role, Source
 log = logging.getLogger(__name__)
 
 
-def to_source(hit: ScoredChunk, n: int) -> Source:
+def to_source(hit: ScoredChunk, n: int, text: str | None = None, chunk_ids: list[str] | None = None) -> Source:
     meta = hit.chunk.metadata
     # Only a source fetched from the web has an original to link to; a curated document's
     # references are many and none of them is "the original" of the passage.
@@ -58,7 +58,7 @@ def to_source(hit: ScoredChunk, n: int) -> Source:
     return Source(
         n=n,
         id=hit.chunk.id,
-        text=hit.chunk.text,
+        text=hit.chunk.text if text is None else text,
         score=round(hit.similarity, 4),
         title=hit.chunk.title,
         section=hit.chunk.section,
@@ -66,6 +66,7 @@ def to_source(hit: ScoredChunk, n: int) -> Source:
         lang=str(meta.get("lang", "")),
         url=str(url) if url else None,
         relevance=hit.score,
+        chunk_ids=chunk_ids if chunk_ids and len(chunk_ids) > 1 else [],
     )
 
 
@@ -272,8 +273,18 @@ class Assistant:
         turns = validate_history(history, self.settings.max_history_turns)
         previous = next((text for role, text in reversed(turns) if role == "user"), None)
         language = detect_language(query, default=detect_language(previous) if previous else "en")
-        hits = self._searcher.search(_queries(query, turns), k, language=language)
-        return [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
+        return self._sources(self._searcher, _queries(query, turns), k, language)
+
+    def _sources(self, searcher: HybridSearcher, queries: list[str], k: int, language: str) -> list[Source]:
+        """The numbered passages for these queries: one per section, widened to the rest of it."""
+        wide = self.settings.passage_chars > 0
+        hits = searcher.search(queries, k, language=language, one_per_section=wide)
+        if not wide:
+            return [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
+        return [
+            to_source(hit, n, *searcher.section_text(hit.chunk, self.settings.passage_chars))
+            for n, hit in enumerate(hits, start=1)
+        ]
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] | None = None) -> Answer:
         answer = None
@@ -313,12 +324,11 @@ class Assistant:
         queries = _queries(question, turns)
         query = queries[0]
         searcher = self._searcher
-        hits = searcher.search(queries, k or self.settings.top_k, language=language)
-        if not (hits and self._in_scope(searcher, queries)):
+        sources = self._sources(searcher, queries, k or self.settings.top_k, language)
+        if not (sources and self._in_scope(searcher, queries)):
             yield AnswerEvent(kind="sources", sources=[])
             yield from self._finish(question, language, NOT_COVERED[language], [], "out_of_scope", "scope-guard", query)
             return
-        sources = [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
         request = GenerationRequest(
             question=question, language=language, passages=sources, history=turns, query=query, cancel=cancel
         )

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(default=6, ge=1, le=20, description="Passages given to the answer (and shown as sources).")
+    passage_chars: int = Field(
+        default=2400,
+        ge=0,
+        description="A retrieved chunk comes with the rest of its section up to this many characters (0: the chunk alone); "
+        "one passage per section.",
+    )
     candidates: int = Field(default=20, ge=1, description="Hits per search (passages, headings, BM25) before fusion.")
     heading_weight: float = Field(default=0.35, ge=0.0, description="Weight of the heading's cosine in fusion.")
     keyword_weight: float = Field(default=0.03, ge=0.0, description="Weight of the BM25 score (divided by the best) in fusion.")

@@ -83,6 +83,11 @@ class HybridSearcher:
         self._headings = index.heading_vectors
         self._langs = np.array([c.metadata.get("lang") for c in index.chunks], dtype=object)
         self._twins = _twin_keys(index.chunks)
+        self._sections = _section_keys(index.chunks)
+        self._position = {c.id: i for i, c in enumerate(index.chunks)}
+        self._section_chunks: dict[tuple[str, int], list[int]] = {}
+        for i, (source, section) in enumerate(zip((str(c.metadata.get("source", "")) for c in index.chunks), self._sections)):
+            self._section_chunks.setdefault((source, section[1]), []).append(i)
         self._intro = np.array([not c.section for c in index.chunks], dtype=bool)
         self._question_vectors, self._question_owner = index.question_vectors
         self._bm25 = bm25s.BM25()
@@ -94,12 +99,15 @@ class HybridSearcher:
         # Every word of the index, unstemmed: what the answerability check looks names up in.
         self.vocabulary = corpus_vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
 
-    def search(self, query: str | Sequence[str], k: int = 4, language: str | None = None) -> list[ScoredChunk]:
+    def search(
+        self, query: str | Sequence[str], k: int = 4, language: str | None = None, one_per_section: bool = False
+    ) -> list[ScoredChunk]:
         """Top-k chunks for one query, or for several read together (their scores are averaged).
 
         With `language`, chunks in it get a small bonus: the corpus holds most topics in both
         languages, and the bonus puts the user's version first without hiding a passage that
-        exists only in the other language.
+        exists only in the other language. With `one_per_section`, a section (in either
+        language) gives only its best chunk, for `section_text` to widen.
         """
         queries = [q for q in ([query] if isinstance(query, str) else query) if q.strip()]
         chunks = self.index.chunks
@@ -143,7 +151,7 @@ class HybridSearcher:
         seen: set[tuple[str, int]] = set()
         for j in np.argsort(-score, kind="stable"):
             # A section's version in the other language says the same thing: one of the two is enough.
-            twin = self._twins[ids[j]]
+            twin = self._sections[ids[j]] if one_per_section else self._twins[ids[j]]
             if twin in seen:
                 continue
             seen.add(twin)
@@ -154,6 +162,34 @@ class HybridSearcher:
             ScoredChunk(chunks[ids[j]], float(similarity[j]), float(score[j]), float(heading[j]), float(keyword_norm[j]))
             for j in order
         ]
+
+    def section_text(self, chunk: Chunk, max_chars: int) -> tuple[str, list[str]]:
+        """The chunk with the rest of its section around it, up to `max_chars`, and the chunks used.
+
+        A long section is cut into several chunks and the answer often continues in the next one
+        (blind reading: six passages that were four chunks of one section held more answers than
+        six sections cut to their best chunk). Neighbours are added after, then before, while
+        they fit; the chunks' overlaps are removed.
+        """
+        position = self._position[chunk.id]
+        siblings = self._section_chunks.get((str(chunk.metadata.get("source", "")), self._sections[position][1]), [position])
+        at = siblings.index(position)
+        first = last = at
+        length = len(chunk.text)
+        grew = True
+        while grew:
+            grew = False
+            for candidate in (last + 1, first - 1):
+                if 0 <= candidate < len(siblings) and length + len(self.index.chunks[siblings[candidate]].text) <= max_chars:
+                    first, last = min(first, candidate), max(last, candidate)
+                    length += len(self.index.chunks[siblings[candidate]].text)
+                    grew = True
+                    break
+        chunks = [self.index.chunks[i] for i in siblings[first : last + 1]]
+        text = chunks[0].text
+        for nxt in chunks[1:]:
+            text = _join_overlapping(text, nxt.text)
+        return text, [c.id for c in chunks]
 
     def _closest_question(self, qvec: np.ndarray) -> np.ndarray:
         """Per chunk, the cosine of its closest listed question (0 for a chunk without questions)."""
@@ -199,6 +235,27 @@ def _twin_keys(chunks: list[Chunk]) -> list[tuple[str, int]]:
         position[source] = n + 1
         keys.append((stem, n))
     return keys
+
+
+def _section_keys(chunks: list[Chunk]) -> list[tuple[str, int]]:
+    """(document without its language suffix, section position in it): the same section in both
+    languages, whichever chunk of it. In a text without headings each chunk is its own section."""
+    keys: list[tuple[str, int]] = []
+    positions: dict[str, dict[str, int]] = {}
+    for position, chunk in enumerate(chunks):
+        source = str(chunk.metadata.get("source", ""))
+        seen = positions.setdefault(source, {})
+        n = seen.setdefault(chunk.section, len(seen)) if chunk.section else -1 - position
+        keys.append((_LANGUAGE_SUFFIX.sub(r"\2", source), n))
+    return keys
+
+
+def _join_overlapping(first: str, second: str, longest: int = 400) -> str:
+    """Two consecutive chunks as one text: the splitter repeats up to `chunk_overlap` characters."""
+    for size in range(min(longest, len(first), len(second)), 10, -1):
+        if first.endswith(second[:size]):
+            return first + second[size:]
+    return f"{first}\n\n{second}"
 
 
 def to_document(hit: ScoredChunk) -> Document:

@@ -25,6 +25,9 @@ class Source(BaseModel):
     lang: str
     url: str | None = Field(default=None, description="Link to the original reference, when known.")
     relevance: float = Field(default=0.0, exclude=True, description="The fused retrieval score that ranked it (internal).")
+    chunk_ids: list[str] = Field(
+        default_factory=list, exclude=True, description="The index chunks its text joins, when wider than one (internal)."
+    )
 
 
 class Answer(BaseModel):

@@ -61,3 +61,36 @@ def test_headings_lift_the_section_that_names_the_question(shipped_assistant: As
     # "Overfitting, underfitting and regularisation" answers this without sharing its words.
     hits = shipped_assistant.search("My model is great on the training data but bad on new data, what can I do?", k=3)
     assert any("Overfitting" in h.section for h in hits)
+
+
+def test_overlapping_chunks_join_without_repeating_the_overlap():
+    from assistant.retrieval import _join_overlapping
+
+    assert _join_overlapping("Learn Python first. Then learn SQL.", "Then learn SQL. Then statistics.") == (
+        "Learn Python first. Then learn SQL. Then statistics."
+    )
+    assert _join_overlapping("One text.", "Another text.") == "One text.\n\nAnother text."
+
+
+def test_a_passage_brings_the_rest_of_its_section(tmp_path):
+    from assistant import build_index
+    from assistant.config import Settings
+
+    doc = tmp_path / "plan.md"
+    steps = " ".join(f"Step {n}: practise topic number {n} of the machine learning plan every week." for n in range(1, 25))
+    doc.write_text(
+        f"# A learning plan\n\n## The plan step by step\n\n{steps}\n\n## Books\n\nRead one statistics book and one Python book.\n",
+        "utf-8",
+    )
+    wide = Settings(index_dir=tmp_path / "index", scope_threshold=0.0, chunk_size=400, chunk_overlap=60)
+    build_index(sources=[doc], settings=wide, progress=False)
+    found = Assistant(settings=wide).search("What is step 2 of the machine learning plan?", k=3)
+    plan = [s for s in found if s.section == "The plan step by step"]
+    assert len(plan) == 1  # one passage per section
+    assert len(plan[0].chunk_ids) > 1 and "Step 2:" in plan[0].text and "Step 6:" in plan[0].text
+    assert len(plan[0].text) <= wide.passage_chars
+    assert plan[0].text.count("Step 3:") == 1  # the chunks' overlap is not repeated
+    narrow = Assistant(settings=wide.model_copy(update={"passage_chars": 0})).search("What is step 2 of the machine learning plan?", k=3)
+    assert all(not s.chunk_ids for s in narrow) and sum(s.section == "The plan step by step" for s in narrow) > 1
+    answer = Assistant(settings=wide).ask("What is step 2 of the machine learning plan?")
+    assert "[1]" in answer.text and answer.sources[0].section == "The plan step by step"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,9 +56,10 @@ class UnitCache:
 
     def get(self, passage: Source) -> tuple[list[Unit], np.ndarray]:
         if self.precomputed is not None:
-            found = self.precomputed().get(passage.id)
-            if found is not None:
-                return found
+            table = self.precomputed()
+            parts = [table.get(chunk_id) for chunk_id in passage.chunk_ids or [passage.id]]
+            if all(part is not None for part in parts):
+                return _joined(parts)  # type: ignore[arg-type]
         key = (passage.id, passage.text)
         with self._lock:
             if key in self._items:
@@ -71,6 +72,20 @@ class UnitCache:
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return units, vectors
+
+
+def _joined(parts: list[tuple[list[Unit], np.ndarray]]) -> tuple[list[Unit], np.ndarray]:
+    """The units of consecutive chunks as one passage's (a section widened past its chunk), in order.
+
+    The chunks overlap: a piece repeated at a boundary is left to the selection's duplicate check.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    units: list[Unit] = []
+    for part_units, _ in parts:
+        offset = len(units)
+        units += [replace(unit, order=unit.order + offset) for unit in part_units]
+    return units, np.vstack([vectors for _, vectors in parts])
 
 
 def rank_quotes(question_vector: np.ndarray, passages: list[Source], language: str, cache: UnitCache) -> list[tuple[Quote, np.ndarray]]:
