@@ -26,6 +26,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
 def keyword_tokens(text: str, langs: Sequence[str]) -> list[str]:
     """Folded, stop-word-free tokens stemmed in each language given (a query: both; a passage: its own)."""
     words = [w for w in _TOKEN.findall(fold(text)) if w not in STOPWORDS]
