@@ -89,6 +89,12 @@ def _answer_language(text: str) -> str | None:
     return detect_language(body) if len(body.split()) >= 8 else None
 
 
+def _language(question: str, turns: Sequence[tuple[Role, str]]) -> Lang:
+    """The question's language; one with no signal of its own (digits, one word) takes the previous user turn's."""
+    previous = next((text for role, text in reversed(turns) if role == "user"), None)
+    return detect_language(question, default=detect_language(previous) if previous else "en")
+
+
 def _queries(question: str, turns: Sequence[tuple[Role, str]]) -> list[str]:
     """What to search for: the standalone query first, then (a follow-up) the question as typed.
 
@@ -271,9 +277,7 @@ class Assistant:
         """The passages an answer to `query` would be built from; with `history`, searched as a follow-up is."""
         query = validate_question(query, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
-        previous = next((text for role, text in reversed(turns) if role == "user"), None)
-        language = detect_language(query, default=detect_language(previous) if previous else "en")
-        return self._sources(self._searcher, _queries(query, turns), k, language)
+        return self._sources(self._searcher, _queries(query, turns), k, _language(query, turns))
 
     def _sources(self, searcher: HybridSearcher, queries: list[str], k: int, language: str) -> list[Source]:
         """The numbered passages for these queries: one per section, widened to the rest of it."""
@@ -314,8 +318,7 @@ class Assistant:
             raise ValueError(f"unknown answer backend {backend!r}; choose one of: {', '.join(self.backend_names)}")
         question = validate_question(question, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
-        previous = next((text for role, text in reversed(turns) if role == "user"), None)
-        language = detect_language(question, default=detect_language(previous) if previous else "en")
+        language = _language(question, turns)
         foreign = foreign_language(question)
         if foreign is not None:
             yield AnswerEvent(kind="sources", sources=[])

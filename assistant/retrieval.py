@@ -87,9 +87,11 @@ class HybridSearcher:
         self._twins = _twin_keys(index.chunks)
         self._sections = _section_keys(index.chunks)
         self._position = {c.id: i for i, c in enumerate(index.chunks)}
-        self._section_chunks: dict[tuple[str, int], list[int]] = {}
-        for i, (source, section) in enumerate(zip((str(c.metadata.get("source", "")) for c in index.chunks), self._sections)):
-            self._section_chunks.setdefault((source, section[1]), []).append(i)
+        # Per chunk, the positions of its section's chunks in this document (its own language), in order.
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, (chunk, (_, n)) in enumerate(zip(index.chunks, self._sections)):
+            groups.setdefault((str(chunk.metadata.get("source", "")), n), []).append(i)
+        self._siblings = [groups[(str(c.metadata.get("source", "")), n)] for c, (_, n) in zip(index.chunks, self._sections)]
         self._intro = np.array([not c.section for c in index.chunks], dtype=bool)
         self._question_vectors, self._question_owner = index.question_vectors
         self._bm25 = bm25s.BM25()
@@ -174,19 +176,18 @@ class HybridSearcher:
         they fit; the chunks' overlaps are removed.
         """
         position = self._position[chunk.id]
-        siblings = self._section_chunks.get((str(chunk.metadata.get("source", "")), self._sections[position][1]), [position])
-        at = siblings.index(position)
-        first = last = at
-        length = len(chunk.text)
-        grew = True
-        while grew:
-            grew = False
+        siblings = self._siblings[position]
+        lengths = [len(self.index.chunks[i].text) for i in siblings]
+        first = last = siblings.index(position)
+        length = lengths[first]
+        while True:
             for candidate in (last + 1, first - 1):
-                if 0 <= candidate < len(siblings) and length + len(self.index.chunks[siblings[candidate]].text) <= max_chars:
-                    first, last = min(first, candidate), max(last, candidate)
-                    length += len(self.index.chunks[siblings[candidate]].text)
-                    grew = True
+                if 0 <= candidate < len(siblings) and length + lengths[candidate] <= max_chars:
                     break
+            else:
+                break
+            first, last = min(first, candidate), max(last, candidate)
+            length += lengths[candidate]
         chunks = [self.index.chunks[i] for i in siblings[first : last + 1]]
         text = chunks[0].text
         for nxt in chunks[1:]:
