@@ -66,19 +66,22 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _answer_fields(answer: Answer) -> dict[str, Any]:
+    """What every JSON shape of an answer carries beside its text: one list, so a new field reaches all."""
+    return {
+        "sources": [SourceOut.of(s) for s in answer.sources],
+        "in_scope": answer.in_scope,
+        "covered": answer.covered,
+        "status": answer.status,
+        "language": answer.language,
+        "backend": answer.backend,
+        "notice": answer.notice,
+        "unmentioned": answer.unmentioned,
+    }
+
+
 def _answer_json(answer: Answer) -> AskResponse:
-    return AskResponse(
-        question=answer.question,
-        answer=answer.text,
-        language=answer.language,
-        in_scope=answer.in_scope,
-        covered=answer.covered,
-        status=answer.status,
-        sources=[SourceOut.of(s) for s in answer.sources],
-        backend=answer.backend,
-        notice=answer.notice,
-        unmentioned=answer.unmentioned,
-    )
+    return AskResponse(question=answer.question, answer=answer.text, **_answer_fields(answer))
 
 
 def _conversation(request: ChatCompletionRequest, settings: Settings) -> tuple[str, list[tuple[str, str]]]:
@@ -255,14 +258,7 @@ def create_app(assistant: Assistant, settings: Settings | None = None, with_ui: 
                 created=created,
                 model=MODEL_ID,
                 choices=[Choice(message=ResponseMessage(content=answer.text))],
-                sources=[SourceOut.of(s) for s in answer.sources],
-                in_scope=answer.in_scope,
-                covered=answer.covered,
-                status=answer.status,
-                language=answer.language,
-                backend=answer.backend,
-                notice=answer.notice,
-                unmentioned=answer.unmentioned,
+                **_answer_fields(answer),
             )
         return StreamingResponse(
             _sse(pool, first, events, completion_id, created, cancel),
@@ -321,20 +317,8 @@ async def _sse(
                 # OpenAI clients ignore the extra field; the widget and others show the place in line.
                 yield chunk({}, queue=event.waiting.model_dump())
             elif event.kind == "done" and event.answer is not None:
-                a = event.answer
-                sources = [SourceOut.of(s).model_dump() for s in a.sources]
-                yield chunk(
-                    {},
-                    "stop",
-                    sources=sources,
-                    in_scope=a.in_scope,
-                    covered=a.covered,
-                    status=a.status,
-                    language=a.language,
-                    backend=a.backend,
-                    notice=a.notice,
-                    unmentioned=a.unmentioned,
-                )
+                fields = _answer_fields(event.answer)
+                yield chunk({}, "stop", **{**fields, "sources": [s.model_dump() for s in fields["sources"]]})
     except (TimeoutError, APIError):
         yield f"data: {json.dumps(error_body('the answer took too long and was stopped', 'timeout', 'timeout'))}\n\n"
     except Exception:  # a failed stream must end cleanly for the client, never hang
