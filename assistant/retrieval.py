@@ -26,6 +26,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index buil
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+ELLIPSIS = "[…]"  # marks text left out between a section's opening and a window further down
 
 
 def keyword_tokens(text: str, langs: Sequence[str]) -> list[str]:
@@ -173,7 +174,10 @@ class HybridSearcher:
         A long section is cut into several chunks and the answer often continues in the next one
         (blind reading: six passages that were four chunks of one section held more answers than
         six sections cut to their best chunk). Neighbours are added after, then before, while
-        they fit; the chunks' overlaps are removed.
+        they fit; the chunks' overlaps are removed. A window that does not reach the section's
+        start gets the section's first chunk too, beyond `max_chars`, with a "[…]" line where text
+        is left out: every section opens on the sentence that answers its heading, and blind readers
+        found the cut-off windows lacking exactly that (37 to 0 preferred, eval/DECISIONS.md).
         """
         position = self._position[chunk.id]
         siblings = self._siblings[position]
@@ -192,6 +196,10 @@ class HybridSearcher:
         text = chunks[0].text
         for nxt in chunks[1:]:
             text = _join_overlapping(text, nxt.text)
+        if first > 0:  # a window deep in a long section still opens on the section's answer
+            opening = self.index.chunks[siblings[0]]
+            text = _join_overlapping(opening.text, text) if first == 1 else f"{opening.text}\n\n{ELLIPSIS}\n\n{text}"
+            chunks = [opening, *chunks]
         return text, [c.id for c in chunks]
 
     def _closest_question(self, qvec: np.ndarray) -> np.ndarray:

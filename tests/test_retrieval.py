@@ -95,3 +95,22 @@ def test_a_passage_brings_the_rest_of_its_section(tmp_path):
     assert all(not s.chunk_ids for s in narrow) and sum(s.section == "The plan step by step" for s in narrow) > 1
     answer = Assistant(settings=wide).ask("What is step 2 of the machine learning plan?")
     assert "[1]" in answer.text and answer.sources[0].section == "The plan step by step"
+
+
+def test_a_window_deep_in_a_long_section_keeps_the_sections_opening(tmp_path):
+    from assistant import build_index
+    from assistant.config import Settings
+    from assistant.retrieval import ELLIPSIS
+
+    doc = tmp_path / "plan.md"
+    steps = " ".join(f"Step {n}: practise topic number {n} of the machine learning plan every week." for n in range(1, 61))
+    opening = "The machine learning plan takes a year of weekly practice and starts with Python."
+    doc.write_text(f"# A learning plan\n\n## The plan step by step\n\n{opening} {steps}\n", "utf-8")
+    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0, chunk_size=400, chunk_overlap=60, passage_chars=900)
+    build_index(sources=[doc], settings=settings, progress=False)
+    found = Assistant(settings=settings).search("What is step 48 of the machine learning plan?", k=3)
+    plan = [s for s in found if s.section == "The plan step by step"]
+    assert len(plan) == 1 and "Step 48:" in plan[0].text
+    assert plan[0].text.startswith(opening) and ELLIPSIS in plan[0].text
+    assert "Step 20:" not in plan[0].text  # what lies between is left out, not the whole section
+    assert plan[0].chunk_ids[0] == Assistant(settings=settings).search(opening, k=1)[0].chunk_ids[0]
