@@ -7,7 +7,8 @@ picks and how it orders it. Rules, each from a failure seen in blind reading:
 - pieces of one passage stay together and in the passage's order (steps keep their sequence);
 - only pieces nearly as close to the question as the best one are added (no padding), and a piece
   whose twin in the other language was already picked is skipped;
-- a short list the best piece belongs to comes whole (steps, levels, options).
+- a short list the best piece belongs to comes whole (steps, levels, options);
+- the best passage's opening sentence comes too: sections open on their answer.
 """
 
 from __future__ import annotations
@@ -142,7 +143,24 @@ def select(
             break
     if only_close:
         chosen += _rest_of_list(ranked, chosen, max_chars + LIST_EXTRA_CHARS - length)
+        chosen += _section_opening(ranked, chosen)
     return [q for q, _ in chosen]
+
+
+# Every section opens on the sentence that answers its heading. When the best piece comes from
+# further down, that opening is added (it comes first: pieces keep the passage's order) unless it
+# scores far below. Blind reading: answers that kept it won 9 of 11 pairs (eval/DECISIONS.md).
+OPENING_MARGIN = 0.10
+
+
+def _section_opening(ranked: list[tuple[Quote, np.ndarray]], chosen: list[tuple[Quote, np.ndarray]]) -> list[tuple[Quote, np.ndarray]]:
+    best = chosen[0][0]
+    opening = next(((q, v) for q, v in ranked if q.passage.n == best.passage.n and q.unit.order == 0), None)
+    if opening is None or opening[0].unit.kind != "sentence" or opening[0].score < best.score - OPENING_MARGIN:
+        return []
+    if any(opening[0].unit is q.unit or float(opening[1] @ v) > DUPLICATE for q, v in chosen):
+        return []
+    return [opening]
 
 
 # A short list opened by a lead-in ("five steps:", "three levels:") is one answer: quoting two of its

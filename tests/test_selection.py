@@ -1,0 +1,78 @@
+"""Which pieces an extractive answer quotes, and in what order: unit tests on hand-made scores.
+
+The vectors are unit vectors chosen so that the cosines (what decides) are known; the selection
+on the real embedding model is covered by the answer tests in test_chat.py and test_retrieval.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.answering.selection import OPENING_MARGIN, SAME_PASSAGE_MARGIN, Quote, compose, select
+from assistant.answering.units import passage_units
+from assistant.schema import Source
+
+SECTION = (
+    "Most ML engineers need a master's degree or equivalent experience. "
+    "Employers read the projects more closely than the diploma. "
+    "Three routes lead there:\n"
+    "- a master's in computer science;\n"
+    "- an engineering school;\n"
+    "- a self-taught path with a portfolio.\n"
+    "A PhD matters only for research roles."
+)
+
+
+def _passage(n: int = 1, text: str = SECTION) -> Source:
+    return Source(n=n, id=f"p{n}", text=text, score=0.9, title="Degrees", section="Which degree", source="d.md", lang="en")
+
+
+def _ranked(passage: Source, scores: dict[int, float]) -> list[tuple[Quote, np.ndarray]]:
+    """Quotable units of `passage` scored by order (unlisted ones far below), each its own direction."""
+    units = [u for u in passage_units(passage.text) if u.kind != "lead"]
+    size = len(units) + 1
+    ranked = []
+    for i, unit in enumerate(units):
+        vector = np.zeros(size)
+        vector[i] = 1.0
+        score = scores.get(unit.order, 0.0)
+        ranked.append((Quote(unit, passage, score, score), vector))
+    return sorted(ranked, key=lambda item: -item[0].score)
+
+
+def _orders(quotes: list[Quote]) -> list[int]:
+    return sorted(q.unit.order for q in quotes)
+
+
+def test_the_section_opening_comes_with_a_best_piece_from_further_down():
+    passage = _passage()
+    last = max(u.order for u in passage_units(passage.text))
+    assert 0.8 * OPENING_MARGIN > SAME_PASSAGE_MARGIN  # below what would be added anyway
+    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 0.8 * OPENING_MARGIN}))
+    assert _orders(quotes) == [0, last]
+    answer = compose(quotes)[0]
+    assert answer.startswith("Most ML engineers need a master's degree") and answer.index("PhD") > 0  # passage order
+
+
+def test_an_opening_far_below_the_best_piece_is_left_out():
+    passage = _passage()
+    last = max(u.order for u in passage_units(passage.text))
+    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 2 * OPENING_MARGIN}))
+    assert _orders(quotes) == [last]
+
+
+def test_a_list_item_comes_with_its_lead_in_and_the_short_list_whole():
+    passage = _passage()
+    item = next(u for u in passage_units(passage.text) if u.kind == "item")
+    quotes = select(_ranked(passage, {item.order: 0.95}))
+    items = [q for q in quotes if q.unit.kind == "item"]
+    assert len(items) == 3 and {q.unit.lead for q in items} == {"Three routes lead there:"}
+    block = compose(quotes)[0]
+    assert "Three routes lead there:\n- a master's in computer science; [1]" in block
+    assert block.count("Three routes lead there:") == 1
+
+
+def test_pieces_far_below_the_best_are_not_added_as_padding():
+    passage = _passage()
+    quotes = select(_ranked(passage, {0: 0.90, 1: 0.70}))
+    assert _orders(quotes) == [0]
