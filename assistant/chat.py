@@ -12,7 +12,7 @@ from pathlib import Path
 from .answering.guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
-from .conversation import condense_question, validate_history, validate_question
+from .conversation import MAX_BORROWED_CHARS, condense_question, validate_history, validate_question
 from .documents import CorpusDocument, documents_from_chunks
 from .embeddings import load_embeddings
 from .hot_reload import IndexWatcher
@@ -45,6 +45,7 @@ from .answering.prompts import (
     other_language,
 )
 from .retrieval import FusionWeights, HybridRetriever, HybridSearcher, ScoredChunk, set_faiss_threads
+from .scope import FOLLOW_UP_MARGIN, UNMARKED_FOLLOW_UP_MARGIN
 from .schema import Answer, AnswerEvent, AnswerStatus, QueueStatus, Role, Source
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,13 @@ def _answer_language(text: str) -> str | None:
     return detect_language(body) if len(body.split()) >= 8 else None
 
 
+def _previous_question(turns: Sequence[tuple[Role, str]]) -> str | None:
+    return next((text for role, text in reversed(turns) if role == "user"), None)
+
+
 def _language(question: str, turns: Sequence[tuple[Role, str]]) -> Lang:
     """The question's language; one with no signal of its own (digits, one word) takes the previous user turn's."""
-    previous = next((text for role, text in reversed(turns) if role == "user"), None)
+    previous = _previous_question(turns)
     return detect_language(question, default=detect_language(previous) if previous else "en")
 
 
@@ -262,7 +267,7 @@ class Assistant:
             calibration.probability_threshold if s.scope_probability is None else s.scope_probability,
         )
 
-    def _in_scope(self, searcher: HybridSearcher, queries: list[str]) -> bool:
+    def _passes_guard(self, searcher: HybridSearcher, queries: list[str]) -> bool:
         """Two signals must agree: a passage close enough, and the classifier's "this is about ML careers"."""
         similarity_cut, probability_cut = self.scope_cuts(searcher)
         if searcher.best_similarity(queries) < similarity_cut:
@@ -272,6 +277,25 @@ class Assistant:
         probability = searcher.scope_probability(queries[0])
         log.debug("scope probability %.3f for %r", probability, queries[0][:80])
         return probability >= probability_cut
+
+    def _in_scope(self, searcher: HybridSearcher, question: str, queries: list[str], turns: Sequence[tuple[Role, str]]) -> bool:
+        """The guard on the question as typed; a follow-up that fails it is read in its conversation.
+
+        In context, the previous question in front must pass the guard, and the follow-up itself must
+        sit closer to on-topic training questions than to off-topic ones: "what daily rate should I
+        charge in Germany?" after a freelancing question is answered, "tell me a joke" is not. A
+        follow-up the condensing rule recognised (`queries` holds the condensed query first) gets
+        the lower cut.
+        """
+        if self._passes_guard(searcher, [question]):
+            return True
+        previous = _previous_question(turns)
+        if previous is None:
+            return False
+        marked = queries[0] != question
+        in_context = queries[0] if marked else f"{previous[-MAX_BORROWED_CHARS:]} {question}"
+        cut = FOLLOW_UP_MARGIN if marked else UNMARKED_FOLLOW_UP_MARGIN
+        return self._passes_guard(searcher, [in_context, question]) and searcher.scope_margin(question) >= cut
 
     def search(self, query: str, k: int = 5, history: Sequence[tuple[str, str]] | None = None) -> list[Source]:
         """The passages an answer to `query` would be built from; with `history`, searched as a follow-up is."""
@@ -328,7 +352,7 @@ class Assistant:
         query = queries[0]
         searcher = self._searcher
         sources = self._sources(searcher, queries, k or self.settings.top_k, language)
-        if not (sources and self._in_scope(searcher, queries)):
+        if not (sources and self._in_scope(searcher, question, queries, turns)):
             yield AnswerEvent(kind="sources", sources=[])
             yield from self._finish(question, language, NOT_COVERED[language], [], "out_of_scope", "scope-guard", query)
             return

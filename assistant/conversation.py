@@ -12,7 +12,7 @@ from .schema import Role
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Openers that mark a question as leaning on the previous one ("and for deep learning?").
 _FOLLOW_UP_OPENERS = (
-    "and ", "what about", "how about", "also", "same ", "more ", "any ", "those", "these", "it ", "that ",
+    "and ", "what about", "how about", "what if", "also", "same ", "more ", "any ", "those", "these", "it ", "that ",
     "et ", "et pour", "aussi", "pareil", "idem", "plus ", "donne-moi", "donne moi", "des ", "ces ", "ça ",
     "ca ", "cela", "lesquel", "quels sont-ils", "et si", "ok ", "okay", "so ", "alors", "du coup", "d'accord",
 )

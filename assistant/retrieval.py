@@ -19,6 +19,7 @@ from .answering.answerability import corpus_vocabulary
 from .chunking import Chunk
 from .embeddings import PackagedEmbeddings
 from .index import LoadedIndex
+from .scope import neighbour_margin
 from .text import STOPWORDS, fold, stemmer
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class HybridSearcher:
         self._siblings = [groups[(str(c.metadata.get("source", "")), n)] for c, (_, n) in zip(index.chunks, self._sections)]
         self._intro = np.array([not c.section for c in index.chunks], dtype=bool)
         self._question_vectors, self._question_owner = index.question_vectors
+        self._scope_questions = index.scope_question_vectors
+        self._scope_labels = np.array(index.scope.labels, dtype=bool)
         self._bm25 = bm25s.BM25()
         self._bm25_ready = bool(index.chunks)
         if self._bm25_ready:
@@ -220,6 +223,10 @@ class HybridSearcher:
     def scope_probability(self, query: str) -> float:
         """The index's scope classifier on this query (see assistant/scope.py)."""
         return self.index.scope.probability(self.embeddings.embed_query_vector(query))
+
+    def scope_margin(self, query: str) -> float:
+        """How much closer the query sits to in-scope training questions than to off-topic ones."""
+        return neighbour_margin(self.embeddings.embed_query_vector(query), self._scope_questions, self._scope_labels)
 
     def _keyword_scores(self, query: str, n: int) -> dict[int, float]:
         # The corpus holds both languages: the query's words are stemmed both ways.

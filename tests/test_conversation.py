@@ -29,6 +29,9 @@ def test_follow_ups_borrow_the_previous_question():
     # The case: a follow-up of a few words that leans on the earlier question by "ça".
     switch = [("user", "Je suis développeur backend, comment passer au machine learning ?"), ("assistant", "...")]
     assert condense_question("Et combien de temps ça prend en général ?", switch).startswith("Je suis développeur backend")
+    # A "what if" varies the previous question's situation: it means nothing alone.
+    internship = [("user", "I'm a CS undergrad. How do I land an ML internship?"), ("assistant", "...")]
+    assert condense_question("what if I can only start in my second year of study?", internship).startswith("I'm a CS undergrad")
 
 
 def test_a_long_previous_turn_is_cut_before_it_is_borrowed():

@@ -15,7 +15,7 @@ from assistant.embeddings import SPECS
 from assistant.errors import IndexBuildError, IndexCorruptError
 from assistant.evaluation import DEFAULT_EVAL_SET, HELDOUT_EVAL_SET, load_eval_set, run_eval
 from assistant.index import load_index
-from assistant.scope import DEFAULT_TRAINING_FILE, ScopeModel, load_examples
+from assistant.scope import DEFAULT_TRAINING_FILE, ScopeModel, load_examples, neighbour_margin
 
 from .conftest import ARTICLE
 
@@ -26,6 +26,16 @@ def test_probability_is_the_logistic_of_the_weights():
     model = ScopeModel(embedding_model="m", training_sha256="x", examples=2, coef=[2.0, 0.0], intercept=-1.0)
     assert model.probability(np.array([0.5, 0.9], dtype=np.float32)) == pytest.approx(0.5)
     assert model.probability(np.array([1.0, 0.0], dtype=np.float32)) == pytest.approx(1 / (1 + np.exp(-1)))
+
+
+def test_neighbour_margin_compares_the_closest_questions_of_each_kind():
+    questions = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
+    labels = np.array([True, True, False, False])
+    near_in_scope = np.array([1.0, 0.0], dtype=np.float32)
+    assert neighbour_margin(near_in_scope, questions, labels, k=1) == pytest.approx(1.0 - 0.6)
+    assert neighbour_margin(near_in_scope, questions, labels, k=2) == pytest.approx(0.9 - 0.3)
+    assert neighbour_margin(np.array([0.0, 1.0], dtype=np.float32), questions, labels, k=1) < 0
+    assert neighbour_margin(near_in_scope, questions, np.array([True] * 4)) == 0.0  # one class only: no signal
 
 
 def test_training_file_has_both_classes_and_both_languages():
@@ -87,6 +97,26 @@ def test_damaged_classifier_is_detected(tmp_path: Path, article_index: Path):
 )
 def test_near_misses_are_declined_and_career_questions_answered(shipped_assistant: Assistant, question: str, in_scope: bool):
     assert shipped_assistant.ask(question).in_scope is in_scope
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "in_scope"),
+    [
+        # From the dev follow-ups (eval/answers/followups.jsonl): read alone, the classifier declined these two...
+        ("I'm freelancing as an ML consultant in France. What daily rate is normal?", "what daily rate should I charge in Germany?", True),
+        ("How do I become a machine learning engineer with no CS degree?", "what if I'm only 19 and still in community college?", True),
+        # ...and read with the previous question in front, it let these through.
+        ("What skills do I need to become an ML engineer?", "tell me a joke", False),
+        ("How much does an ML engineer earn in Canada?", "and what does a nurse earn in Canada?", False),
+        ("Comment devenir ML engineer après un bac+3 ?", "et pour devenir boulanger ?", False),
+    ],
+)
+def test_follow_ups_are_judged_in_their_conversation(shipped_assistant: Assistant, previous: str, follow_up: str, in_scope: bool):
+    first = shipped_assistant.ask(previous)
+    assert first.in_scope
+    answer = shipped_assistant.ask(follow_up, history=[("user", previous), ("assistant", first.text)])
+    assert answer.in_scope is in_scope, answer.status
 
 
 @pytest.mark.integration
