@@ -76,3 +76,15 @@ def test_pieces_far_below_the_best_are_not_added_as_padding():
     passage = _passage()
     quotes = select(_ranked(passage, {0: 0.90, 1: 0.70}))
     assert _orders(quotes) == [0]
+
+
+def test_a_list_item_that_is_not_the_best_piece_brings_its_short_list_whole():
+    # The system-design case: the best piece is a sentence, one step of the list is close enough to
+    # be added, and quoting it alone would cut the method to one step.
+    passage = _passage()
+    units = passage_units(passage.text)
+    item = next(u for u in units if u.kind == "item")
+    quotes = select(_ranked(passage, {1: 0.95, item.order: 0.95 - SAME_PASSAGE_MARGIN / 2}))
+    items = [q for q in quotes if q.unit.kind == "item"]
+    assert len(items) == 3 and any(q.unit.order == 1 for q in quotes)
+    assert compose(quotes)[0].count("- ") == 3

@@ -7,7 +7,7 @@ picks and how it orders it. Rules, each from a failure seen in blind reading:
 - pieces of one passage stay together and in the passage's order (steps keep their sequence);
 - only pieces nearly as close to the question as the best one are added (no padding), and a piece
   whose twin in the other language was already picked is skipped;
-- a short list the best piece belongs to comes whole (steps, levels, options);
+- a short list a chosen item belongs to comes whole (steps, levels, options);
 - the best passage's opening sentence comes too: sections open on their answer.
 """
 
@@ -165,7 +165,8 @@ def _section_opening(ranked: list[tuple[Quote, np.ndarray]], chosen: list[tuple[
 
 # A short list opened by a lead-in ("five steps:", "three levels:") is one answer: quoting two of its
 # items reads as fragments and skips the step that was asked about (blind reading: the 5-step
-# system-design method quoted as one step). The best piece's list comes whole when it is short.
+# system-design method quoted as one step, the certification steps without "choose the provider").
+# Every list a chosen item belongs to comes whole when it is short and the budget allows.
 MAX_LIST_ITEMS = 7
 LIST_EXTRA_CHARS = 500
 
@@ -173,19 +174,18 @@ LIST_EXTRA_CHARS = 500
 def _rest_of_list(
     ranked: list[tuple[Quote, np.ndarray]], chosen: list[tuple[Quote, np.ndarray]], budget: int
 ) -> list[tuple[Quote, np.ndarray]]:
-    best = chosen[0][0]
-    if best.unit.kind != "item" or not best.unit.lead:
-        return []
-    siblings = [
-        (q, v) for q, v in ranked if q.passage.n == best.passage.n and q.unit.kind == "item" and q.unit.lead == best.unit.lead
-    ]
-    if len(siblings) > MAX_LIST_ITEMS:
-        return []
     have = {id(q.unit) for q, _ in chosen}
-    missing = [(q, v) for q, v in siblings if id(q.unit) not in have]
-    if sum(len(q.unit.text) for q, _ in missing) > budget:
-        return []
-    return missing
+    lists = dict.fromkeys((q.passage.n, q.unit.lead) for q, _ in chosen if q.unit.kind == "item" and q.unit.lead)
+    added: list[tuple[Quote, np.ndarray]] = []
+    for n, lead in lists:
+        siblings = [(q, v) for q, v in ranked if q.passage.n == n and q.unit.kind == "item" and q.unit.lead == lead]
+        missing = [(q, v) for q, v in siblings if id(q.unit) not in have]
+        size = sum(len(q.unit.text) for q, _ in missing)
+        if len(siblings) > MAX_LIST_ITEMS or size > budget:
+            continue
+        added += missing
+        budget -= size
+    return added
 
 
 def compose(quotes: list[Quote]) -> list[str]:
