@@ -294,8 +294,12 @@ class Assistant:
             return False
         marked = queries[0] != question
         in_context = queries[0] if marked else f"{previous[-MAX_BORROWED_CHARS:]} {question}"
+        if not self._passes_guard(searcher, [in_context, question]):
+            return False
+        if not self.scope_cuts(searcher)[1]:
+            return True  # the classifier is off (another corpus): its training questions say nothing here
         cut = FOLLOW_UP_MARGIN if marked else UNMARKED_FOLLOW_UP_MARGIN
-        return self._passes_guard(searcher, [in_context, question]) and searcher.scope_margin(question) >= cut
+        return searcher.scope_margin(question) >= cut
 
     def search(self, query: str, k: int = 5, history: Sequence[tuple[str, str]] | None = None) -> list[Source]:
         """The passages an answer to `query` would be built from; with `history`, searched as a follow-up is."""
