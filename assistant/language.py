@@ -16,7 +16,8 @@ _LOANWORDS = re.compile(
     r"\b(machine[- ]learning|deep[- ]learning|ml ?ops|mlops|ml|ai|data( science| scientists?| engineers?)?|"
     r"cloud|pipelines?|notebooks?|features?|frameworks?|kaggle|python|pytorch|tensorflow|scikit-learn|"
     r"docker|kubernetes|git(hub)?|llms?|nlp|computer vision|fine[- ]tuning|feature engineering|"
-    r"design|roadmap|portfolio|job|bootcamp|freelance|startup|big data)\b",
+    r"design|roadmap|portfolio|job|bootcamp|freelance|startup|big data|engineers?|engineering|junior|senior|"
+    r"full[- ]remote)\b",
     re.IGNORECASE,
 )
 

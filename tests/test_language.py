@@ -13,6 +13,11 @@ from assistant.language import detect_language, foreign_language
         ("MLOps ?", "en"),
         ("Et pour le deep learning ?", "fr"),
         ("donne-moi des livres", "fr"),
+        # The English job words French speakers use as they are ("ML engineer junior") outweighed
+        # "Combien gagne un ... à Paris": the answer came back in English.
+        ("Combien gagne un ML engineer junior à Paris ?", "fr"),
+        ("C'est facile de trouver un poste de ML engineer en full remote ?", "fr"),
+        ("remote possible?", "en"),
         ("1234", "en"),
     ],
 )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.answering.selection import OPENING_MARGIN, SAME_PASSAGE_MARGIN, Quote, compose, select
+from assistant.answering.answerability import named_share
+from assistant.answering.selection import OPENING_MARGIN, SAME_PASSAGE_MARGIN, Quote, compose, rank_quotes, select
 from assistant.answering.units import passage_units
 from assistant.schema import Source
 
@@ -88,3 +89,28 @@ def test_a_list_item_that_is_not_the_best_piece_brings_its_short_list_whole():
     items = [q for q in quotes if q.unit.kind == "item"]
     assert len(items) == 3 and any(q.unit.order == 1 for q in quotes)
     assert compose(quotes)[0].count("- ") == 3
+
+
+class _Cache:
+    """Units cut from the passage text, each its own direction (no embedding model)."""
+
+    def get(self, passage: Source) -> tuple[list, np.ndarray]:
+        units = passage_units(passage.text)
+        vectors = np.zeros((len(units), 8))
+        vectors[:, 0] = 1.0  # every unit as close to the question as the others
+        return units, vectors
+
+
+def test_a_question_that_names_a_programme_is_answered_from_the_passage_that_names_it():
+    question = "Does the IASD master accept career changers?"
+    general = Source(n=1, id="a", text="Most master's programmes select on the M1 record and a statement.", score=0.9,
+                     title="Degrees", section="How masters select", source="d.md", lang="en", relevance=0.90)
+    named = Source(n=2, id="b", text="IASD, a Dauphine-PSL M2, admits M1 graduates on application.", score=0.9,
+                   title="Degrees", section="MVA or IASD", source="d.md", lang="en", relevance=0.88)
+    assert named_share(question, [general, named]) == {1: 0.0, 2: 1.0}
+    vector = np.zeros(8)
+    vector[0] = 1.0
+    plain = rank_quotes(vector, [general, named], "en", _Cache())
+    assert plain[0][0].passage.n == 1  # the better-ranked passage leads when no name decides
+    ranked = rank_quotes(vector, [general, named], "en", _Cache(), named_share(question, [general, named]))
+    assert ranked[0][0].passage.n == 2

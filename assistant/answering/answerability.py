@@ -15,8 +15,9 @@ backend adds its own verdict on the passages (`answerable` in its structured out
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from ..schema import Source
 from ..text import fold, stemmer
 
 _TERM = re.compile(r"[^\W_](?:[\w'’]*[^\W_])?(?:[-./][^\W_]+)*", re.UNICODE)
@@ -132,3 +133,19 @@ def unmentioned_terms(question: str, passage_texts: Iterable[str]) -> list[str]:
     """
     shown = corpus_vocabulary(passage_texts)
     return [t for t in named_terms(question) if len(t) >= MIN_UNMENTIONED_CHARS and not _mentioned(t, shown)]
+
+
+def named_share(question: str, passages: Sequence[Source]) -> dict[int, float]:
+    """Per passage number, the share of the names the question asks about (MVA, IASD, Malt) it mentions.
+
+    A question that names a programme or a tool is answered from the passage that names it, not from
+    a better-ranked one written for another situation.
+    """
+    named = [t for t in named_terms(question) if len(t) >= MIN_UNMENTIONED_CHARS]
+    if not named:
+        return {}
+    shares: dict[int, float] = {}
+    for passage in passages:
+        shown = corpus_vocabulary([f"{passage.title} {passage.section} {passage.text}"])
+        shares[passage.n] = sum(_mentioned(t, shown) for t in named) / len(named)
+    return shares

@@ -34,6 +34,7 @@ from .prompts import (
     structured_user_prompt,
     user_prompt,
 )
+from .answerability import named_share
 from .selection import Quote, UnitCache, compose, rank_quotes, select
 from ..schema import Role, Source
 
@@ -114,7 +115,7 @@ class ExtractiveBackend(AnswerBackend):
     def quotes(self, request: GenerationRequest, limit: int | None = None, only_close: bool = True) -> list[Quote]:
         """The pieces to quote, best first; `only_close=False` keeps the `limit` best whatever their margin."""
         vector = self.embeddings.embed_query_vector(request.query or request.question)
-        ranked = rank_quotes(vector, request.passages, request.language, self.units)
+        ranked = rank_quotes(vector, request.passages, request.language, self.units, named_share(request.question, request.passages))
         return select(ranked, limit or self.max_units, only_close=only_close)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
