@@ -159,6 +159,25 @@ def _ask(page: Any, question: str) -> dict[str, Any]:
     return page.locator("#mlc-chat .mlc-answer").last.evaluate(ANSWER_FACTS)
 
 
+def _set_passages(page: Any, k: int, attempts: int = 3) -> None:
+    """Types k in the settings' number box until the slider holds it: Gradio takes the number on
+    change, and a fixed pause sometimes let the next question leave with the old value."""
+    box = page.locator("#mlc-k input[type='number']")
+    for _ in range(attempts):
+        box.fill(str(k))
+        box.press("Enter")
+        box.blur()
+        try:
+            page.wait_for_function(
+                "k => document.querySelector('#mlc-k input[type=range]')?.value === String(k)", arg=k, timeout=5_000
+            )
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: type it again
+            continue
+        page.wait_for_timeout(300)  # the change event reaches the server
+        return
+    raise AssertionError(f"the passages slider never took the value {k}")
+
+
 def _feedback_count(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines()) if path.exists() else 0
 
@@ -253,11 +272,7 @@ def test_english_conversation_with_settings_retry_copy_dislike_and_clear(
 
         # Settings: two passages per answer.
         page.locator("#mlc-settings").get_by_text("Réglages · Settings").click()
-        k_input = page.locator("#mlc-k input[type='number']")
-        k_input.fill("2")
-        k_input.press("Enter")
-        k_input.blur()  # Gradio takes the number on change; under load the question could leave first
-        page.wait_for_timeout(500)
+        _set_passages(page, 2)
         books = _ask(page, "any good books?")
         assert len(books["cards"]) == 2
         assert any("books" in c["title"].lower() for c in books["cards"])
