@@ -12,7 +12,7 @@ from pathlib import Path
 from .answering.guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
-from .conversation import MAX_BORROWED_CHARS, condense_question, validate_history, validate_question
+from .conversation import condense_question, previous_question, validate_history, validate_question, with_previous
 from .documents import CorpusDocument, documents_from_chunks
 from .embeddings import load_embeddings
 from .hot_reload import IndexWatcher
@@ -90,13 +90,9 @@ def _answer_language(text: str) -> str | None:
     return detect_language(body) if len(body.split()) >= 8 else None
 
 
-def _previous_question(turns: Sequence[tuple[Role, str]]) -> str | None:
-    return next((text for role, text in reversed(turns) if role == "user"), None)
-
-
 def _language(question: str, turns: Sequence[tuple[Role, str]]) -> Lang:
     """The question's language; one with no signal of its own (digits, one word) takes the previous user turn's."""
-    previous = _previous_question(turns)
+    previous = previous_question(turns)
     return detect_language(question, default=detect_language(previous) if previous else "en")
 
 
@@ -289,11 +285,11 @@ class Assistant:
         """
         if self._passes_guard(searcher, [question]):
             return True
-        previous = _previous_question(turns)
+        previous = previous_question(turns)
         if previous is None:
             return False
         marked = queries[0] != question
-        in_context = queries[0] if marked else f"{previous[-MAX_BORROWED_CHARS:]} {question}"
+        in_context = queries[0] if marked else with_previous(question, previous)
         if not self._passes_guard(searcher, [in_context, question]):
             return False
         if not self.scope_cuts(searcher)[1]:

@@ -50,6 +50,17 @@ def validate_history(history: Sequence[tuple[str, str]] | None, max_turns: int) 
     return clean[-2 * max_turns :] if max_turns else []
 
 
+def previous_question(history: Sequence[tuple[Role, str]]) -> str | None:
+    """The last user turn: what a follow-up leans on."""
+    return next((text for role, text in reversed(history) if role == "user"), None)
+
+
+def with_previous(question: str, previous: str) -> str:
+    """The question read after the previous one: only the end of a long earlier turn, since the
+    query is embedded whole and cost grows with length."""
+    return f"{previous[-MAX_BORROWED_CHARS:]} {question}"
+
+
 def condense_question(question: str, history: Sequence[tuple[Role, str]]) -> str:
     """A standalone retrieval query: a short or follow-up question borrows the previous user turn.
 
@@ -58,13 +69,12 @@ def condense_question(question: str, history: Sequence[tuple[Role, str]]) -> str
     back ("would I need a degree for that?"), is prefixed with the last user question, so its
     topic carries over.
     """
-    previous = next((text for role, text in reversed(history) if role == "user"), None)
+    previous = previous_question(history)
     if not previous:
         return question
     lowered = question.lower().lstrip()
     words = len(_WORD.findall(question))
     leans_back = words <= FOLLOW_UP_WORDS and _ANAPHORA.search(question) is not None
     if words <= SHORT_QUESTION_WORDS or lowered.startswith(_FOLLOW_UP_OPENERS) or leans_back:
-        # Only the end of a long earlier turn: the query is embedded whole, and cost grows with length.
-        return f"{previous[-MAX_BORROWED_CHARS:]} {question}"
+        return with_previous(question, previous)
     return question

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from ..conversation import previous_question
 from ..embeddings import PackagedEmbeddings
 from ..language import Lang
 from langchain_core.language_models import BaseChatModel
@@ -239,7 +240,7 @@ class ChatModelBackend(AnswerBackend):
 
     def messages(self, request: GenerationRequest, structured: bool = False) -> list[BaseMessage]:
         history: list[BaseMessage] = []
-        earlier = next((text for role, text in reversed(request.history) if role == "user"), None)
+        earlier = previous_question(request.history)
         # Structured answers keep the constant prefix (system prompt) cacheable: the conversation is
         # reduced to the earlier question, inside the user message.
         for role, text in [] if structured else request.history[-4:]:

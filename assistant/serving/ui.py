@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from ..chat import Assistant
 from ..config import Settings
+from ..conversation import previous_question
 from ..errors import AssistantError
 from .feedback import FeedbackRecord, FeedbackStore, Rating
 from ..language import Lang, detect_language
@@ -138,7 +139,7 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
     def respond(message: str, history: list[dict], backend: str | None = None, k: float | None = None) -> Iterator[str]:
         answer_id = uuid.uuid4().hex[:16]
         turns = history_turns(history, answers, max_turns)
-        previous = next((text for role, text in reversed(turns) if role == "user"), None)
+        previous = previous_question(turns)
         language: Lang = detect_language(message or "", default=detect_language(previous) if previous else "en")
         passages = max(1, min(int(k or default_k), MAX_K))
         options: dict[str, Any] = {"k": passages}
