@@ -29,7 +29,7 @@ from .answering.backends import (
     make_backend,
 )
 from .answering.gate import BusyError, RequestCancelled, Waiting
-from .answering.answerability import missing_terms, unmentioned_terms
+from .answering.answerability import missing_terms, unanswered, unmentioned_terms
 from .answering.prompts import (
     BUSY_NOTICE,
     FALLBACK_NOTICE,
@@ -363,6 +363,12 @@ class Assistant:
         if missing:
             # The question names what no document mentions: say so, and show only the nearest passage.
             text, cited = self._not_covered(request, NOT_IN_SOURCES[language].format(terms=join_terms(missing, language)))
+            yield AnswerEvent(kind="sources", sources=cited)
+            yield from self._finish(question, language, text, cited, "not_covered", "answerability", query)
+            return
+        if unanswered(question, searcher.closest_listed_question(queries), self.settings.listed_question_cut):
+            # No section was written for anything like it (a visa's delay, a contract clause): said plainly.
+            text, cited = self._not_covered(request, NOT_ANSWERED[language])
             yield AnswerEvent(kind="sources", sources=cited)
             yield from self._finish(question, language, text, cited, "not_covered", "answerability", query)
             return

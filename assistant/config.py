@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         description="Share of a generated sentence's content words that must occur in the passages for it "
         "to be shown (assistant/answering/guard.py); 0 shows everything the model writes.",
     )
+    listed_question_cut: float = Field(
+        default=0.895,
+        ge=0.0,
+        le=1.0,
+        description="A question of 8 words or more whose closest question listed in the corpus's front matter is "
+        "further than this cosine is told the sources do not answer it (assistant/answering/answerability.py); "
+        "0 turns the check off. Indexes without listed questions never use it.",
+    )
     structured_output: bool = Field(
         default=True,
         description="Generating backends fill a JSON schema (a verdict on the passages, then sentences each citing "

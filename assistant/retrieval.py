@@ -211,6 +211,13 @@ class HybridSearcher:
         np.maximum.at(best, self._question_owner, self._question_vectors @ qvec)
         return best
 
+    def closest_listed_question(self, queries: Sequence[str]) -> float | None:
+        """The cosine of the corpus's listed question closest to any of the queries; None when it lists none."""
+        if not len(self._question_owner):
+            return None
+        vectors = [self.embeddings.embed_query_vector(q) for q in queries if q.strip()]
+        return max((float(np.max(self._question_vectors @ v)) for v in vectors), default=None)
+
     def best_similarity(self, queries: Sequence[str]) -> float:
         """The cosine of the closest passage in the whole index to any of the queries (the scope signal)."""
         best = -1.0

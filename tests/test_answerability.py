@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, build_index
-from assistant.answering.answerability import corpus_vocabulary, missing_terms, named_terms, unmentioned_terms
+from assistant.answering.answerability import corpus_vocabulary, missing_terms, named_terms, unanswered, unmentioned_terms
 from assistant.config import Settings
 
 
@@ -49,6 +49,62 @@ def test_a_question_naming_what_no_document_mentions_gets_the_honest_answer(ship
     assert answer.status == "not_covered" and not answer.covered and answer.in_scope
     assert answer.text.startswith("My sources say nothing specific about “Kigali” or “Rwanda”")
     assert [s.n for s in answer.sources] == [1] and "[2]" not in answer.text
+
+
+def test_a_long_question_far_from_every_listed_question_is_unanswered():
+    long_question = "How many weeks does the prefecture take to renew a residence permit these days?"
+    assert unanswered(long_question, 0.88, cut=0.895)
+    assert not unanswered(long_question, 0.90, cut=0.895)
+    assert not unanswered("remote possible?", 0.80, cut=0.895)  # short questions are general by nature
+    assert not unanswered(long_question, None, cut=0.895)  # an index that lists no questions: not decided here
+    assert not unanswered(long_question, 0.50, cut=0.0)  # the check turned off
+
+
+@pytest.mark.integration
+def test_a_precise_question_in_ordinary_words_gets_the_honest_answer(shipped_assistant: Assistant):
+    """Nothing unknown is named, yet no section was written for it: said plainly, with the nearest passage."""
+    for question in (
+        "My employment contract says my employer owns everything I invent, even outside working hours: "
+        "does that cover the model I built at home on weekends?",
+        "How many weeks does the prefecture usually take to renew a residence permit for someone working "
+        "as a machine learning engineer?",
+    ):
+        answer = shipped_assistant.ask(question)
+        assert answer.status == "not_covered" and not answer.covered and answer.in_scope, question
+        assert answer.text.startswith("My sources do not answer this question"), answer.text
+        assert [s.n for s in answer.sources] == [1] and "[2]" not in answer.text
+    covered = shipped_assistant.ask(
+        "I'm a backend developer with five years of experience: what should I learn first to move into machine learning engineering?"
+    )
+    assert covered.status == "answered" and covered.covered
+
+
+@pytest.mark.integration
+def test_the_listed_question_check_uses_the_corpus_questions_and_only_them(tmp_path: Path):
+    listed = tmp_path / "interviews.md"
+    listed.write_text(
+        "---\ntitle: Interviews\nlang: en\nquestions:\n  \"Preparing the coding round\":\n"
+        "    - How do I prepare for the coding round of a machine learning engineer interview?\n"
+        "    - which leetcode level for ML interviews?\n---\n"
+        "# Interviews\n\n## Preparing the coding round\n\n"
+        "Practise easy and medium coding problems in Python for a few weeks, timed, and explain your reasoning aloud.\n",
+        "utf-8",
+    )
+    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0)
+    build_index(sources=[listed], settings=settings, progress=False)
+    bot = Assistant(settings=settings)
+    near = bot.ask("How should I prepare for the coding round of my machine learning engineer interviews next month?")
+    assert near.status == "answered" and "[1]" in near.text
+    far = bot.ask("Which form does my employer have to file with the labour office before my machine learning contract starts?")
+    assert far.status == "not_covered" and far.text.startswith("My sources do not answer this question")
+    # Without listed questions (the same text, no front matter) the check has nothing to compare with.
+    plain = tmp_path / "plain" / "interviews.md"
+    plain.parent.mkdir()
+    plain.write_text(listed.read_text("utf-8").split("---\n", 2)[2], "utf-8")
+    settings = Settings(index_dir=tmp_path / "plain-index", scope_threshold=0.0)
+    build_index(sources=[plain], settings=settings, progress=False)
+    unlisted = Assistant(settings=settings)
+    assert unlisted._searcher.closest_listed_question(["anything at all"]) is None
 
 
 @pytest.mark.integration

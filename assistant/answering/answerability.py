@@ -6,6 +6,12 @@ similarities cannot tell those apart: a question on a named company's interviews
 to the interview passages as a general one. What does tell them apart is that the question
 names something (a company, a city, a visa, a tool, a code) that appears nowhere in the corpus.
 
+Names are not the only sign. A precise question asked in ordinary words ("how long does the
+prefecture take to renew my permit", "what form does my employer file", "the exact Syntec minimum
+at coefficient 150") names nothing the corpus lacks, yet no section was written for it. The
+corpus's documents list, per section, the questions it answers; such a question sits far from all
+of them (`unanswered`).
+
 Only the asking part of the question is read (its sentences ending with "?", else its last one): "I'm a PHP developer. Should I
 go through data engineering first?" names PHP as context, not as what is asked. Pure numbers are
 the user's situation ("I'm 42", "92% accuracy"), not a subject, and are ignored. A generating
@@ -149,3 +155,23 @@ def named_share(question: str, passages: Sequence[Source]) -> dict[int, float]:
         shown = corpus_vocabulary([f"{passage.title} {passage.section} {passage.text}"])
         shares[passage.n] = sum(_mentioned(t, shown) for t in named) / len(named)
     return shares
+
+
+# A question this long or longer is judged by its closest listed question; shorter ones ("remote
+# possible?", "is it too late at 35?") are general by nature and sit structurally further from the
+# listed questions, which are full sentences (eval/DECISIONS.md: 3 of 44 short borderline questions
+# fell below the cut, no precise one was under 10 words).
+MIN_WORDS_FOR_LISTED_CHECK = 10
+
+
+def unanswered(question: str, closest_listed: float | None, cut: float) -> bool:
+    """True when no section lists a question close to this one: the corpus was not written to answer it.
+
+    `closest_listed` is the cosine of the corpus's closest listed question to the question (or to its
+    condensed form); None when the index lists none, and then nothing is decided here. On the tuning
+    sets, a cut of 0.90 told 11 of 17 precise questions the corpus does not answer (the Syntec
+    minimum, a non-compete in Massachusetts, a visa's delay) for 6 of 490 it does (eval/DECISIONS.md).
+    """
+    if closest_listed is None or cut <= 0:
+        return False
+    return len(_TERM.findall(question)) >= MIN_WORDS_FOR_LISTED_CHECK and closest_listed < cut
