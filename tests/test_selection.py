@@ -28,14 +28,15 @@ def _passage(n: int = 1, text: str = SECTION) -> Source:
     return Source(n=n, id=f"p{n}", text=text, score=0.9, title="Degrees", section="Which degree", source="d.md", lang="en")
 
 
-def _ranked(passage: Source, scores: dict[int, float]) -> list[tuple[Quote, np.ndarray]]:
-    """Quotable units of `passage` scored by order (unlisted ones far below), each its own direction."""
+def _ranked(passage: Source, scores: dict[int, float], offset: int = 0) -> list[tuple[Quote, np.ndarray]]:
+    """Quotable units of `passage` scored by order (unlisted ones far below), each its own direction
+    (from `offset` on, so that two passages' units are not taken for duplicates)."""
     units = [u for u in passage_units(passage.text) if u.kind != "lead"]
-    size = len(units) + 1
+    size = 32
     ranked = []
     for i, unit in enumerate(units):
         vector = np.zeros(size)
-        vector[i] = 1.0
+        vector[offset + i] = 1.0
         score = scores.get(unit.order, 0.0)
         ranked.append((Quote(unit, passage, score, score), vector))
     return sorted(ranked, key=lambda item: -item[0].score)
@@ -49,7 +50,7 @@ def test_the_section_opening_comes_with_a_best_piece_from_further_down():
     passage = _passage()
     last = max(u.order for u in passage_units(passage.text))
     assert 0.8 * OPENING_MARGIN > SAME_PASSAGE_MARGIN  # below what would be added anyway
-    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 0.8 * OPENING_MARGIN}))
+    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 0.8 * OPENING_MARGIN}), fill_chars=0)
     assert _orders(quotes) == [0, last]
     answer = compose(quotes)[0]
     assert answer.startswith("Most ML engineers need a master's degree") and answer.index("PhD") > 0  # passage order
@@ -58,7 +59,7 @@ def test_the_section_opening_comes_with_a_best_piece_from_further_down():
 def test_an_opening_far_below_the_best_piece_is_left_out():
     passage = _passage()
     last = max(u.order for u in passage_units(passage.text))
-    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 2 * OPENING_MARGIN}))
+    quotes = select(_ranked(passage, {last: 0.90, 0: 0.90 - 2 * OPENING_MARGIN}), fill_chars=0)
     assert _orders(quotes) == [last]
 
 
@@ -75,7 +76,25 @@ def test_a_list_item_comes_with_its_lead_in_and_the_short_list_whole():
 
 def test_pieces_far_below_the_best_are_not_added_as_padding():
     passage = _passage()
-    quotes = select(_ranked(passage, {0: 0.90, 1: 0.70}))
+    quotes = select(_ranked(passage, {0: 0.90, 1: 0.70}), fill_chars=0)  # the fill below is the one exception
+    assert _orders(quotes) == [0]
+
+
+def test_a_short_answer_is_filled_from_its_best_passage_only_in_its_order():
+    best, other = _passage(1), _passage(2, "An unrelated passage about interviews. It has two sentences.")
+    ranked = sorted(_ranked(best, {0: 0.90, 1: 0.60, 6: 0.65}) + _ranked(other, {0: 0.89}, offset=16), key=lambda item: -item[0].score)
+    unfilled = select(ranked, fill_chars=0)
+    assert {q.passage.n for q in unfilled} == {1, 2}  # the other passage's close piece, as before
+    filled = select(ranked)
+    assert [q.unit.order for q in filled if q.passage.n == 2] == [0]  # nothing more from the other passage
+    assert {0, 1, 6} <= {q.unit.order for q in filled if q.passage.n == 1}  # the best passage's next-closest pieces
+    assert len(filled) > len(unfilled)
+    block = compose(filled)[0]
+    assert block.startswith("Most ML engineers need") and block.index("Employers") < block.index("PhD")
+
+
+def test_an_answer_long_enough_is_not_filled():
+    quotes = select(_ranked(_passage(), {0: 0.90, 1: 0.70}), fill_chars=50)  # the opening alone is 67 characters
     assert _orders(quotes) == [0]
 
 

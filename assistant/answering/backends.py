@@ -117,7 +117,8 @@ class ExtractiveBackend(AnswerBackend):
         """The pieces to quote, best first; `only_close=False` keeps the `limit` best whatever their margin."""
         vector = self.embeddings.embed_query_vector(request.query or request.question)
         ranked = rank_quotes(vector, request.passages, request.language, self.units, named_share(request.question, request.passages))
-        return select(ranked, limit or self.max_units, only_close=only_close)
+        # A `limit` asks for that many pieces at most (the nearest passage of a "not covered" answer): never filled.
+        return select(ranked, limit or self.max_units, only_close=only_close, fill_chars=None if limit is None else 0)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         quotes = self.quotes(request)

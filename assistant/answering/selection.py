@@ -128,9 +128,16 @@ def rank_quotes(
 
 
 def select(
-    ranked: list[tuple[Quote, np.ndarray]], max_units: int = 5, max_chars: int = 950, only_close: bool = True
+    ranked: list[tuple[Quote, np.ndarray]],
+    max_units: int = 5,
+    max_chars: int = 950,
+    only_close: bool = True,
+    fill_chars: int | None = None,
 ) -> list[Quote]:
-    """The best quote, then the ones close enough to it (any, with `only_close=False`), without near-duplicates."""
+    """The best quote, then the ones close enough to it (any, with `only_close=False`), without near-duplicates.
+
+    An answer shorter than `fill_chars` (default `SHORT_ANSWER_CHARS`; 0: never) is filled from its best passage.
+    """
     if not ranked:
         return []
     best = ranked[0][0]
@@ -152,7 +159,45 @@ def select(
     if only_close:
         chosen += _rest_of_list(ranked, chosen, max_chars + LIST_EXTRA_CHARS - length)
         chosen += _section_opening(ranked, chosen)
+        filled = _filled(ranked, chosen, max_chars, SHORT_ANSWER_CHARS if fill_chars is None else fill_chars)
+        if filled:
+            chosen += filled
+            chosen += _rest_of_list(ranked, chosen, max_chars + LIST_EXTRA_CHARS - _length(chosen))
     return [q for q, _ in chosen]
+
+
+# A section written for the question opens on a one-sentence summary, which is the piece closest to
+# it; its details (the steps, the gaps, the timeline) score lower one by one and were left out, so
+# the answer was that summary alone (blind reading: "one-sentence answers that leave out the gaps
+# and timeline the passages give"). A short answer is filled with the best passage's next-closest
+# pieces, in the passage's order.
+SHORT_ANSWER_CHARS = 450
+FILL_TARGET_CHARS = 700
+
+
+def _length(chosen: list[tuple[Quote, np.ndarray]]) -> int:
+    return sum(len(q.unit.text) for q, _ in chosen)
+
+
+def _filled(
+    ranked: list[tuple[Quote, np.ndarray]], chosen: list[tuple[Quote, np.ndarray]], max_chars: int, short_chars: int
+) -> list[tuple[Quote, np.ndarray]]:
+    length = _length(chosen)
+    if length >= short_chars:
+        return []
+    best = chosen[0][0]
+    have = {id(q.unit) for q, _ in chosen}
+    added: list[tuple[Quote, np.ndarray]] = []
+    for quote, vector in ranked:
+        if length >= FILL_TARGET_CHARS:
+            break
+        if quote.passage.n != best.passage.n or id(quote.unit) in have or length + len(quote.unit.text) > max_chars:
+            continue
+        if any(float(vector @ other) > DUPLICATE for _, other in (*chosen, *added)):
+            continue
+        added.append((quote, vector))
+        length += len(quote.unit.text)
+    return added
 
 
 # Every section opens on the sentence that answers its heading. When the best piece comes from
