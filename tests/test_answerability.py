@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, build_index
-from assistant.answering.answerability import corpus_vocabulary, missing_terms, named_terms, unanswered, unmentioned_terms
+from assistant.answering.answerability import (
+    corpus_vocabulary,
+    missing_terms,
+    named_terms,
+    question_parts,
+    unanswered,
+    unmentioned_terms,
+)
 from assistant.config import Settings
 
 
@@ -49,6 +56,20 @@ def test_a_question_naming_what_no_document_mentions_gets_the_honest_answer(ship
     assert answer.status == "not_covered" and not answer.covered and answer.in_scope
     assert answer.text.startswith("My sources say nothing specific about “Kigali” or “Rwanda”")
     assert [s.n for s in answer.sources] == [1] and "[2]" not in answer.text
+
+
+def test_a_question_asking_two_things_is_cut_into_its_parts():
+    assert question_parts("I'm in Brazil. How do people land remote ML jobs, and what pay can you expect as a contractor?") == [
+        "How do people land remote ML jobs",
+        "what pay can you expect as a contractor?",
+    ]
+    assert question_parts("What do coding rounds look like? Is it pure LeetCode or k-means from scratch?") == [
+        "What do coding rounds look like?",
+        "Is it pure LeetCode or k-means from scratch?",
+    ]
+    assert question_parts("PyTorch or TensorFlow for someone starting now?") == []  # two options, one question
+    assert question_parts("Combien gagne un ML engineer junior à Paris ? et en région ?")[1] == "et en région ?"
+    assert question_parts("PyTorch or TensorFlow for someone starting now? JAX?") == []  # too short to stand alone
 
 
 def test_a_long_question_far_from_every_listed_question_is_unanswered():

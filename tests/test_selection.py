@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.answering.answerability import named_share
-from assistant.answering.selection import OPENING_MARGIN, SAME_PASSAGE_MARGIN, Quote, compose, rank_quotes, select
+from assistant.answering.selection import OPENING_MARGIN, PART_GAIN, SAME_PASSAGE_MARGIN, Quote, add_parts, compose, rank_quotes, select
 from assistant.answering.units import passage_units
 from assistant.schema import Source
 
@@ -108,6 +108,21 @@ def test_a_list_item_that_is_not_the_best_piece_brings_its_short_list_whole():
     items = [q for q in quotes if q.unit.kind == "item"]
     assert len(items) == 3 and any(q.unit.order == 1 for q in quotes)
     assert compose(quotes)[0].count("- ") == 3
+
+
+def test_each_part_of_a_two_part_question_gets_its_own_best_piece():
+    # "How do I land a remote job, and what pay can I expect?": the whole question picks the job-search
+    # passage; the pay part is best answered by another passage's piece, which comes too.
+    jobs, pay = _passage(1), _passage(2, "Contractors usually earn more gross than employees. They fund their own pension.")
+    whole = sorted(_ranked(jobs, {0: 0.90, 1: 0.85}) + _ranked(pay, {0: 0.70}, offset=16), key=lambda item: -item[0].score)
+    chosen = select(whole, fill_chars=0)
+    assert {q.passage.n for q in chosen} == {1}
+    jobs_part = sorted(_ranked(jobs, {0: 0.92}) + _ranked(pay, {0: 0.60}, offset=16), key=lambda item: -item[0].score)
+    pay_part = sorted(_ranked(jobs, {0: 0.70}) + _ranked(pay, {0: 0.88}, offset=16), key=lambda item: -item[0].score)
+    answered = add_parts(chosen, [jobs_part, pay_part])
+    assert [(q.passage.n, q.unit.order) for q in answered[len(chosen):]] == [(2, 0)]  # the jobs part was answered already
+    # A part whose best piece is already quoted adds nothing.
+    assert add_parts(chosen, [jobs_part]) == chosen
 
 
 class _Cache:

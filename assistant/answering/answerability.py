@@ -91,6 +91,19 @@ def asking_part(question: str) -> str:
     return " ".join(asking) if asking else sentences[-1]
 
 
+# Where one asking part asks two things: after a question mark, or at ", and" / ", et" ("..., et par
+# quoi je commence ?"). Not at "or": "X or Y?" is one question about two options.
+_PARTS = re.compile(r"(?<=\?)\s+|,\s+(?:et|and|mais|but)\s+", re.IGNORECASE)
+MIN_PART_WORDS = 3
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate things the question asks ("What do coding rounds look like? Is it pure LeetCode?"),
+    when there are two or more of at least three words each; else []."""
+    parts = [p.strip() for p in _PARTS.split(asking_part(question)) if len(_TERM.findall(p)) >= MIN_PART_WORDS]
+    return parts if len(parts) >= 2 else []
+
+
 def named_terms(question: str) -> list[str]:
     """What the asking part names: capitalised words past its first, acronyms, codes mixing letters and digits."""
     terms: list[str] = []

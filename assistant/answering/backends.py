@@ -35,8 +35,8 @@ from .prompts import (
     structured_user_prompt,
     user_prompt,
 )
-from .answerability import named_share
-from .selection import Quote, UnitCache, compose, rank_quotes, select
+from .answerability import named_share, question_parts
+from .selection import Quote, UnitCache, add_parts, compose, rank_quotes, select
 from ..schema import Role, Source
 
 
@@ -116,9 +116,20 @@ class ExtractiveBackend(AnswerBackend):
     def quotes(self, request: GenerationRequest, limit: int | None = None, only_close: bool = True) -> list[Quote]:
         """The pieces to quote, best first; `only_close=False` keeps the `limit` best whatever their margin."""
         vector = self.embeddings.embed_query_vector(request.query or request.question)
-        ranked = rank_quotes(vector, request.passages, request.language, self.units, named_share(request.question, request.passages))
-        # A `limit` asks for that many pieces at most (the nearest passage of a "not covered" answer): never filled.
-        return select(ranked, limit or self.max_units, only_close=only_close, fill_chars=None if limit is None else 0)
+        named = named_share(request.question, request.passages)
+        ranked = rank_quotes(vector, request.passages, request.language, self.units, named)
+        if limit is not None:
+            # That many pieces at most (the nearest passage of a "not covered" answer): never filled or widened.
+            return select(ranked, limit, only_close=only_close, fill_chars=0)
+        chosen = select(ranked, self.max_units, only_close=only_close)
+        parts = question_parts(request.question)
+        if not (parts and only_close):
+            return chosen
+        rankings = [
+            rank_quotes(self.embeddings.embed_query_vector(part), request.passages, request.language, self.units, named)
+            for part in parts
+        ]
+        return add_parts(chosen, rankings)
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         quotes = self.quotes(request)

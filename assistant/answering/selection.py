@@ -241,6 +241,41 @@ def _rest_of_list(
     return added
 
 
+# A question that asks two things ("how do I land a remote job, and what pay can I expect?") was
+# answered on its first part only: the pieces closest to the whole question are the ones about the
+# dominant part. Each part gets its own closest piece when that piece answers it clearly better
+# (by this much, in score) than anything already chosen.
+PART_GAIN = 0.0
+
+
+def add_parts(
+    chosen: list[Quote], part_rankings: list[list[tuple[Quote, np.ndarray]]], max_chars: int = 950
+) -> list[Quote]:
+    """`chosen` plus, per part of the question (each ranked with `rank_quotes` on the part alone), its best piece
+    if none of the chosen ones answers that part nearly as well; a list item brings its short list whole."""
+    def key(quote: Quote) -> tuple[int, int]:  # rankings cut the passages anew: compare pieces by place
+        return quote.passage.n, quote.unit.order
+
+    result = list(chosen)
+    budget = max_chars + LIST_EXTRA_CHARS - sum(len(q.unit.text) for q in result)
+    for ranked in part_rankings:
+        if not ranked:
+            continue
+        by_unit = {key(q): (q, v) for q, v in ranked}
+        have = [by_unit[key(q)] for q in result if key(q) in by_unit]
+        best, vector = ranked[0]
+        answered = max((q.score for q, _ in have), default=float("-inf"))
+        if key(best) in {key(q) for q in result} or best.score < answered + PART_GAIN:
+            continue
+        if any(float(vector @ other) > DUPLICATE for _, other in have) or len(best.unit.text) > budget:
+            continue
+        added = [(best, vector)]
+        added += _rest_of_list(ranked, [*have, *added], budget - len(best.unit.text))
+        result += [q for q, _ in added]
+        budget -= sum(len(q.unit.text) for q, _ in added)
+    return result
+
+
 def compose(quotes: list[Quote]) -> list[str]:
     """Markdown blocks: passages in the order their best piece was picked, pieces in the passage's own order.
 
