@@ -8,6 +8,7 @@ import pytest
 
 from assistant import Assistant, build_index
 from assistant.answering.answerability import (
+    asks_yes_or_no,
     corpus_vocabulary,
     missing_terms,
     named_terms,
@@ -72,6 +73,25 @@ def test_a_question_asking_two_things_is_cut_into_its_parts():
     assert question_parts("PyTorch or TensorFlow for someone starting now? JAX?") == []  # too short to stand alone
 
 
+def test_questions_a_yes_or_a_no_answers_are_told_from_the_others():
+    for question, language in [
+        ("Is it too late at 41?", "en"),
+        ("Just got my first offer as a new grad, should I negotiate and how?", "en"),
+        ("Faut-il un master ?", "fr"),
+        ("c'est réaliste à 35 ans ?", "fr"),
+        ("Est-ce que c'est trop tard, et par où je commence ?", "fr"),
+        ("Is switching at 41 doable or a crazy idea?", "en"),  # the blind judge wanted the "Yes" kept there
+    ]:
+        assert asks_yes_or_no(question, language), question
+    for question, language in [
+        ("Which MLOps tools should I learn first?", "en"),
+        ("Comment je trouve une alternance en ML ?", "fr"),
+        ("Et il faut combien d'années d'expérience avant de se lancer ?", "fr"),
+        ("any tips for the coding round?", "en"),
+    ]:
+        assert not asks_yes_or_no(question, language), question
+
+
 def test_a_long_question_far_from_every_listed_question_is_unanswered():
     long_question = "How many weeks does the prefecture take to renew a residence permit these days?"
     assert unanswered(long_question, 0.88, cut=0.895)
@@ -126,6 +146,24 @@ def test_the_listed_question_check_uses_the_corpus_questions_and_only_them(tmp_p
     build_index(sources=[plain], settings=settings, progress=False)
     unlisted = Assistant(settings=settings)
     assert unlisted._searcher.closest_listed_question(["anything at all"]) is None
+
+
+@pytest.mark.integration
+def test_a_quoted_yes_opens_only_an_answer_to_a_yes_or_no_question(tmp_path: Path):
+    freelance = tmp_path / "freelance.md"
+    freelance.write_text(
+        "# Freelancing\n\n## Is freelancing viable for an ML engineer?\n\n"
+        "Yes, freelancing is a viable path for an ML engineer, mostly after a few years of experience. "
+        "Clients pay a day rate for someone productive from the first week.\n",
+        "utf-8",
+    )
+    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0)
+    build_index(sources=[freelance], settings=settings, progress=False)
+    bot = Assistant(settings=settings)
+    asked = bot.ask("Is freelancing viable for a machine learning engineer?")
+    assert asked.text.startswith("Yes, freelancing is a viable path"), asked.text
+    how = bot.ask("How many years of experience do I need before freelancing as an ML engineer?")
+    assert how.text.startswith("Freelancing is a viable path"), how.text
 
 
 @pytest.mark.integration

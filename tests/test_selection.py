@@ -125,6 +125,15 @@ def test_each_part_of_a_two_part_question_gets_its_own_best_piece():
     assert add_parts(chosen, [jobs_part]) == chosen
 
 
+def test_an_opening_yes_or_no_is_left_out_where_nobody_asked_for_one():
+    from assistant.answering.backends import without_yes_or_no
+
+    assert without_yes_or_no("Oui, le freelance est une voie viable. [1]") == "Le freelance est une voie viable. [1]"
+    assert without_yes_or_no("- Yes: every ML engineer needs the basics [1]") == "- Every ML engineer needs the basics [1]"
+    assert without_yes_or_no("Non-compete clauses are common. [1]") == "Non-compete clauses are common. [1]"
+    assert without_yes_or_no("Nonetheless, practise. [1]") == "Nonetheless, practise. [1]"
+
+
 class _Cache:
     """Units cut from the passage text, each its own direction (no embedding model)."""
 

@@ -104,6 +104,45 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) >= 2 else []
 
 
+# Asking words: from one of them on, a sentence asks "how / which / why...", not for a yes or a no.
+_WH_WORDS = {
+    "comment", "combien", "pourquoi", "où", "quand", "quel", "quelle", "quels", "quelles", "quoi", "qu'est-ce",
+    "lequel", "laquelle", "lesquels", "lesquelles",
+    "what", "which", "how", "why", "when", "where", "who", "whom", "whose",
+}
+_AUXILIARIES = {
+    "is", "are", "am", "was", "were", "do", "does", "did", "can", "could", "should", "would", "will", "shall",
+    "may", "might", "must", "have", "has", "had", "isn't", "aren't", "don't", "doesn't", "can't", "shouldn't",
+}
+_FILLERS = {"so", "ok", "okay", "and", "but", "also", "honestly", "honest", "question", "hey", "hi", "hello", "well", "then",
+            "et", "mais", "alors", "bon", "donc", "bonjour", "salut"}
+_FR_INVERSION = re.compile(r"^\w+-(?:t-)?(?:il|elle|on|je|tu|nous|vous|ils|elles)$")
+
+
+def asks_yes_or_no(question: str, language: str) -> bool:
+    """Whether one of the asking sentences opens as a question a yes or a no answers ("Is it too late?",
+    "Faut-il un master ?", "c'est réaliste ?", "should I negotiate, and how?", "is it doable or a crazy
+    idea?"), not one that opens on "how...", "which...", "comment...".
+
+    A quoted "Oui, ..." or "Yes, ..." opening a section answers that section's own question; under "Comment
+    je trouve une alternance ?" it reads as a yes to something the user did not ask.
+    """
+    clauses = [c for sentence in _SENTENCES.split(asking_part(question)) for c in re.split(r"[,;:]", sentence)]
+    for clause in clauses:  # "just got my first offer, should I negotiate?": the asking clause
+        words = [m.group(0).lower().replace("’", "'") for m in _TERM.finditer(clause)]
+        if not words:
+            continue
+        cut = next((i for i, w in enumerate(words) if w in _WH_WORDS), len(words))
+        head = [w for w in words[:cut] if w not in _FILLERS]
+        if not head:
+            continue
+        if head[0] in _AUXILIARIES:
+            return True
+        if language == "fr" and (cut == len(words) or head[0] == "est-ce" or any(_FR_INVERSION.match(w) for w in head)):
+            return True  # French asks by "est-ce que", by inversion, or by intonation alone ("c'est réaliste ?")
+    return False
+
+
 def named_terms(question: str) -> list[str]:
     """What the asking part names: capitalised words past its first, acronyms, codes mixing letters and digits."""
     terms: list[str] = []

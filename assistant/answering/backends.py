@@ -35,7 +35,7 @@ from .prompts import (
     structured_user_prompt,
     user_prompt,
 )
-from .answerability import named_share, question_parts
+from .answerability import asks_yes_or_no, named_share, question_parts
 from .selection import Quote, UnitCache, add_parts, compose, rank_quotes, select
 from ..schema import Role, Source
 
@@ -141,8 +141,18 @@ class ExtractiveBackend(AnswerBackend):
         if request.language not in {q.passage.lang for q in quotes}:
             yield QUOTED_IN_OTHER_LANGUAGE[request.language] + "\n\n"
         blocks = compose(quotes)
+        if not asks_yes_or_no(request.question, request.language):
+            blocks[0] = without_yes_or_no(blocks[0])
         for i, block in enumerate(blocks):  # a block a delta: clients render the answer as it comes
             yield block + ("\n\n" if i < len(blocks) - 1 else "")
+
+
+_YES_NO_OPENING = re.compile(r"^(- )?(?:Oui|Non|Yes|No)\s*[,:;]\s*(\w)")
+
+
+def without_yes_or_no(block: str) -> str:
+    """The block without its opening "Oui," / "Yes," / "No:" (the rest of the sentence, capitalised)."""
+    return _YES_NO_OPENING.sub(lambda m: (m.group(1) or "") + m.group(2).upper(), block, count=1)
 
 
 def _in_text_order(text: str, sentences: list[str]) -> list[str]:
