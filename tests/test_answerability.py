@@ -19,6 +19,18 @@ from assistant.answering.answerability import (
 from assistant.config import Settings
 
 
+def _assistant_on(folder: Path, documents: dict[str, str]) -> Assistant:
+    """An assistant on an index built from these Markdown documents (name: text), the scope guard off."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, text in documents.items():
+        paths.append(folder / name)
+        paths[-1].write_text(text, "utf-8")
+    settings = Settings(index_dir=folder / "index", scope_threshold=0.0)
+    build_index(sources=paths, settings=settings, progress=False)
+    return Assistant(settings=settings)
+
+
 def test_only_the_asking_part_names_subjects():
     question = "I'm a PHP developer, 42. Should I learn Rust or Go for the Jane Street interview?"
     assert named_terms(question) == ["Rust", "Go", "Jane", "Street"]  # PHP and 42 are the user's context
@@ -122,44 +134,32 @@ def test_a_precise_question_in_ordinary_words_gets_the_honest_answer(shipped_ass
 
 @pytest.mark.integration
 def test_the_listed_question_check_uses_the_corpus_questions_and_only_them(tmp_path: Path):
-    listed = tmp_path / "interviews.md"
-    listed.write_text(
+    body = (
+        "# Interviews\n\n## Preparing the coding round\n\n"
+        "Practise easy and medium coding problems in Python for a few weeks, timed, and explain your reasoning aloud.\n"
+    )
+    front = (
         "---\ntitle: Interviews\nlang: en\nquestions:\n  \"Preparing the coding round\":\n"
         "    - How do I prepare for the coding round of a machine learning engineer interview?\n"
         "    - which leetcode level for ML interviews?\n---\n"
-        "# Interviews\n\n## Preparing the coding round\n\n"
-        "Practise easy and medium coding problems in Python for a few weeks, timed, and explain your reasoning aloud.\n",
-        "utf-8",
     )
-    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0)
-    build_index(sources=[listed], settings=settings, progress=False)
-    bot = Assistant(settings=settings)
+    bot = _assistant_on(tmp_path / "listed", {"interviews.md": front + body})
     near = bot.ask("How should I prepare for the coding round of my machine learning engineer interviews next month?")
     assert near.status == "answered" and "[1]" in near.text
     far = bot.ask("Which form does my employer have to file with the labour office before my machine learning contract starts?")
     assert far.status == "not_covered" and far.text.startswith("My sources do not answer this question")
     # Without listed questions (the same text, no front matter) the check has nothing to compare with.
-    plain = tmp_path / "plain" / "interviews.md"
-    plain.parent.mkdir()
-    plain.write_text(listed.read_text("utf-8").split("---\n", 2)[2], "utf-8")
-    settings = Settings(index_dir=tmp_path / "plain-index", scope_threshold=0.0)
-    build_index(sources=[plain], settings=settings, progress=False)
-    unlisted = Assistant(settings=settings)
+    unlisted = _assistant_on(tmp_path / "plain", {"interviews.md": body})
     assert unlisted._searcher.closest_listed_question(["anything at all"]) is None
 
 
 @pytest.mark.integration
 def test_a_quoted_yes_opens_only_an_answer_to_a_yes_or_no_question(tmp_path: Path):
-    freelance = tmp_path / "freelance.md"
-    freelance.write_text(
+    bot = _assistant_on(tmp_path, {"freelance.md": (
         "# Freelancing\n\n## Is freelancing viable for an ML engineer?\n\n"
         "Yes, freelancing is a viable path for an ML engineer, mostly after a few years of experience. "
-        "Clients pay a day rate for someone productive from the first week.\n",
-        "utf-8",
-    )
-    settings = Settings(index_dir=tmp_path / "index", scope_threshold=0.0)
-    build_index(sources=[freelance], settings=settings, progress=False)
-    bot = Assistant(settings=settings)
+        "Clients pay a day rate for someone productive from the first week.\n"
+    )})
     asked = bot.ask("Is freelancing viable for a machine learning engineer?")
     assert asked.text.startswith("Yes, freelancing is a viable path"), asked.text
     how = bot.ask("How many years of experience do I need before freelancing as an ML engineer?")
