@@ -108,7 +108,7 @@ class Settings(BaseSettings):
         default=0.895,
         ge=0.0,
         le=1.0,
-        description="A question of 8 words or more whose closest question listed in the corpus's front matter is "
+        description="A question of 10 words or more whose closest question listed in the corpus's front matter is "
         "further than this cosine is told the sources do not answer it (assistant/answering/answerability.py); "
         "0 turns the check off. Indexes without listed questions never use it.",
     )

@@ -221,8 +221,9 @@ def unanswered(question: str, closest_listed: float | None, cut: float) -> bool:
 
     `closest_listed` is the cosine of the corpus's closest listed question to the question (or to its
     condensed form); None when the index lists none, and then nothing is decided here. On the tuning
-    sets, a cut of 0.90 told 11 of 17 precise questions the corpus does not answer (the Syntec
-    minimum, a non-compete in Massachusetts, a visa's delay) for 6 of 490 it does (eval/DECISIONS.md).
+    sets, the cut of 0.895 told 10 of the 17 answered questions the corpus does not answer (the Syntec
+    minimum, a non-compete in Massachusetts, a permit's delay), and 2 of about 610 it does answer
+    (eval/DECISIONS.md).
     """
     if closest_listed is None or cut <= 0:
         return False

@@ -243,8 +243,9 @@ def _rest_of_list(
 
 # A question that asks two things ("how do I land a remote job, and what pay can I expect?") was
 # answered on its first part only: the pieces closest to the whole question are the ones about the
-# dominant part. Each part gets its own closest piece when that piece answers it clearly better
-# (by this much, in score) than anything already chosen.
+# dominant part. Each part gets its own closest piece when that piece scores higher for the part than
+# every piece already chosen, by at least this much (0.02 changed 9 tuning answers; 0 changed 34,
+# preferred 28 to 1 in blind reading: eval/DECISIONS.md).
 PART_GAIN = 0.0
 
 
@@ -252,7 +253,7 @@ def add_parts(
     chosen: list[Quote], part_rankings: list[list[tuple[Quote, np.ndarray]]], max_chars: int = 950
 ) -> list[Quote]:
     """`chosen` plus, per part of the question (each ranked with `rank_quotes` on the part alone), its best piece
-    if none of the chosen ones answers that part nearly as well; a list item brings its short list whole."""
+    when it scores higher for that part than every chosen one; a list item brings its short list whole."""
     def key(quote: Quote) -> tuple[int, int]:  # rankings cut the passages anew: compare pieces by place
         return quote.passage.n, quote.unit.order
 
