@@ -12,7 +12,14 @@ from pathlib import Path
 from .answering.guard import UnsupportedAnswerError
 from .chunking import Chunk
 from .config import Settings, get_settings
-from .conversation import condense_question, previous_question, validate_history, validate_question, with_previous
+from .conversation import (
+    condense_question,
+    previous_question,
+    question_language,
+    validate_history,
+    validate_question,
+    with_previous,
+)
 from .documents import CorpusDocument, documents_from_chunks
 from .embeddings import load_embeddings
 from .hot_reload import IndexWatcher
@@ -88,12 +95,6 @@ def _reason(exc: BaseException) -> str:
 def _answer_language(text: str) -> str | None:
     body = re.sub(r"\[\d+\]", "", text)
     return detect_language(body) if len(body.split()) >= 8 else None
-
-
-def _language(question: str, turns: Sequence[tuple[Role, str]]) -> Lang:
-    """The question's language; one with no signal of its own (digits, one word) takes the previous user turn's."""
-    previous = previous_question(turns)
-    return detect_language(question, default=detect_language(previous) if previous else "en")
 
 
 def _queries(question: str, turns: Sequence[tuple[Role, str]]) -> list[str]:
@@ -301,7 +302,7 @@ class Assistant:
         """The passages an answer to `query` would be built from; with `history`, searched as a follow-up is."""
         query = validate_question(query, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
-        return self._sources(self._searcher, _queries(query, turns), k, _language(query, turns))
+        return self._sources(self._searcher, _queries(query, turns), k, question_language(query, turns))
 
     def _sources(self, searcher: HybridSearcher, queries: list[str], k: int, language: str) -> list[Source]:
         """The numbered passages for these queries: one per section, widened to the rest of it."""
@@ -342,7 +343,7 @@ class Assistant:
             raise ValueError(f"unknown answer backend {backend!r}; choose one of: {', '.join(self.backend_names)}")
         question = validate_question(question, self.settings.max_question_chars)
         turns = validate_history(history, self.settings.max_history_turns)
-        language = _language(question, turns)
+        language = question_language(question, turns)
         foreign = foreign_language(question)
         if foreign is not None:
             yield AnswerEvent(kind="sources", sources=[])
@@ -359,16 +360,9 @@ class Assistant:
         request = GenerationRequest(
             question=question, language=language, passages=sources, history=turns, query=query, cancel=cancel
         )
-        missing = missing_terms(question, searcher.vocabulary)
-        if missing:
-            # The question names what no document mentions: say so, and show only the nearest passage.
-            text, cited = self._not_covered(request, NOT_IN_SOURCES[language].format(terms=join_terms(missing, language)))
-            yield AnswerEvent(kind="sources", sources=cited)
-            yield from self._finish(question, language, text, cited, "not_covered", "answerability", query)
-            return
-        if unanswered(question, searcher.closest_listed_question(queries), self.settings.listed_question_cut):
-            # No section was written for anything like it (a visa's delay, a contract clause): said plainly.
-            text, cited = self._not_covered(request, NOT_ANSWERED[language])
+        gap = self._gap(question, queries, searcher, language)
+        if gap is not None:
+            text, cited = self._not_covered(request, gap)
             yield AnswerEvent(kind="sources", sources=cited)
             yield from self._finish(question, language, text, cited, "not_covered", "answerability", query)
             return
@@ -402,6 +396,17 @@ class Assistant:
                 unmentioned=unmentioned,
             ),
         )
+
+    def _gap(self, question: str, queries: list[str], searcher: HybridSearcher, language: Lang) -> str | None:
+        """What to say when the corpus does not answer the question (None when it may): the names no
+        document mentions, or, when no section lists a question near it (a visa's delay, a contract
+        clause), plainly that the sources do not answer it."""
+        missing = missing_terms(question, searcher.vocabulary)
+        if missing:
+            return NOT_IN_SOURCES[language].format(terms=join_terms(missing, language))
+        if unanswered(question, searcher.closest_listed_question(queries), self.settings.listed_question_cut):
+            return NOT_ANSWERED[language]
+        return None
 
     def _not_covered(self, request: GenerationRequest, statement: str) -> tuple[str, list[Source]]:
         """The plain "my sources don't say" answer, with the nearest passage's closest pieces, cited as [1]."""

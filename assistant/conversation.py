@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import InvalidQuestionError
+from .language import Lang, detect_language
 from .answering.prompts import EMPTY_QUESTION, too_long
 from .schema import Role
 
@@ -53,6 +54,12 @@ def validate_history(history: Sequence[tuple[str, str]] | None, max_turns: int) 
 def previous_question(history: Sequence[tuple[Role, str]]) -> str | None:
     """The last user turn: what a follow-up leans on."""
     return next((text for role, text in reversed(history) if role == "user"), None)
+
+
+def question_language(question: str, history: Sequence[tuple[Role, str]]) -> Lang:
+    """The question's language; one with no signal of its own (digits, one word) takes the previous user turn's."""
+    previous = previous_question(history)
+    return detect_language(question, default=detect_language(previous) if previous else "en")
 
 
 def with_previous(question: str, previous: str) -> str:

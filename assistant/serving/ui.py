@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from ..chat import Assistant
 from ..config import Settings
-from ..conversation import previous_question
+from ..conversation import question_language
 from ..errors import AssistantError
 from .feedback import FeedbackRecord, FeedbackStore, Rating
 from ..language import Lang, detect_language
@@ -139,8 +139,7 @@ def make_chat_fn(assistant: Assistant, answers: RecentAnswers) -> Callable[..., 
     def respond(message: str, history: list[dict], backend: str | None = None, k: float | None = None) -> Iterator[str]:
         answer_id = uuid.uuid4().hex[:16]
         turns = history_turns(history, answers, max_turns)
-        previous = previous_question(turns)
-        language: Lang = detect_language(message or "", default=detect_language(previous) if previous else "en")
+        language: Lang = question_language(message or "", turns)
         passages = max(1, min(int(k or default_k), MAX_K))
         options: dict[str, Any] = {"k": passages}
         if choose_backend and backend and backend in backend_choices(assistant):
