@@ -16,6 +16,7 @@ from .conversation import (
     condense_question,
     previous_question,
     question_language,
+    search_weights,
     validate_history,
     validate_question,
     with_previous,
@@ -101,7 +102,8 @@ def _queries(question: str, turns: Sequence[tuple[Role, str]]) -> list[str]:
     """What to search for: the standalone query first, then (a follow-up) the question as typed.
 
     A follow-up is searched both with the previous question in front and as it was typed: their
-    scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old.
+    scores are averaged, so the new subject ("and for MLOps?") is not drowned by the old; one that
+    points back ("which one first?") weighs less as typed (`conversation.search_weights`).
     """
     query = condense_question(question, turns)
     return [query] if query == question else [query, question]
@@ -307,7 +309,7 @@ class Assistant:
     def _sources(self, searcher: HybridSearcher, queries: list[str], k: int, language: str) -> list[Source]:
         """The numbered passages for these queries: one per section, widened to the rest of it."""
         wide = self.settings.passage_chars > 0
-        hits = searcher.search(queries, k, language=language, one_per_section=wide)
+        hits = searcher.search(queries, k, language=language, one_per_section=wide, weights=search_weights(queries))
         if not wide:
             return [to_source(hit, n) for n, hit in enumerate(hits, start=1)]
         return [

@@ -20,12 +20,20 @@ _FOLLOW_UP_OPENERS = (
 SHORT_QUESTION_WORDS = 5
 MAX_BORROWED_CHARS = 500
 # Words that point back at the previous turn ("would I need a degree for that?", "lequel en premier ?"),
-# read in questions of up to FOLLOW_UP_WORDS words.
-_ANAPHORA = re.compile(
-    r"\b(?:that|those|these|them|it|this one|which one|which of|the first|the latter|the former|"
-    r"ça|cela|celui-ci|celle-ci|ceux-ci|ceux-là|celles-ci|lequel|laquelle|lesquels|lesquelles|là-dessus|y aller)\b",
-    re.IGNORECASE,
+# read in questions of up to FOLLOW_UP_WORDS words. The pronouns and determiners of _NEEDS_ANTECEDENT
+# stand for something only the previous turn names; "it", "ça" and "cela" are often only grammar
+# ("is it manageable?", "ça vaut le coup ?").
+_NEEDS_ANTECEDENT = (
+    r"that|those|these|them|this one|which one|which of|the first|the latter|the former|"
+    r"celui-ci|celle-ci|ceux-ci|ceux-là|celles-ci|lequel|laquelle|lesquels|lesquelles|là-dessus"
 )
+_ANAPHORA = re.compile(rf"\b(?:{_NEEDS_ANTECEDENT}|it|ça|cela|y aller)\b", re.IGNORECASE)
+_POINTS_BACK = re.compile(rf"\b(?:{_NEEDS_ANTECEDENT})\b", re.IGNORECASE)
+# How much the follow-up as typed counts beside its condensed form when it points back: its own
+# words then name no subject ("which one would you learn first?" ranked a section on a new job's
+# first months above the tools the previous question listed). eval/DECISIONS.md, "Follow-ups that
+# point back".
+POINTING_BACK_TYPED_WEIGHT = 0.25
 FOLLOW_UP_WORDS = 12
 
 
@@ -54,6 +62,11 @@ def validate_history(history: Sequence[tuple[str, str]] | None, max_turns: int) 
 def previous_question(history: Sequence[tuple[Role, str]]) -> str | None:
     """The last user turn: what a follow-up leans on."""
     return next((text for role, text in reversed(history) if role == "user"), None)
+
+
+def previous_answer(history: Sequence[tuple[Role, str]]) -> str | None:
+    """The last assistant turn: what a follow-up's answer should not say again."""
+    return next((text for role, text in reversed(history) if role == "assistant"), None)
 
 
 def question_language(question: str, history: Sequence[tuple[Role, str]]) -> Lang:
@@ -85,3 +98,11 @@ def condense_question(question: str, history: Sequence[tuple[Role, str]]) -> str
     if words <= SHORT_QUESTION_WORDS or lowered.startswith(_FOLLOW_UP_OPENERS) or leans_back:
         return with_previous(question, previous)
     return question
+
+
+def search_weights(queries: Sequence[str]) -> list[float]:
+    """How much each query of `chat._queries` counts in the search: the condensed query and the
+    follow-up as typed count alike, unless the follow-up points back at the previous turn."""
+    if len(queries) == 2 and len(_WORD.findall(queries[1])) <= FOLLOW_UP_WORDS and _POINTS_BACK.search(queries[1]):
+        return [1.0, POINTING_BACK_TYPED_WEIGHT]
+    return [1.0] * len(queries)

@@ -108,16 +108,28 @@ class HybridSearcher:
         self.vocabulary = corpus_vocabulary(f"{c.title} {c.section} {c.text}" for c in index.chunks)
 
     def search(
-        self, query: str | Sequence[str], k: int = 4, language: str | None = None, one_per_section: bool = False
+        self,
+        query: str | Sequence[str],
+        k: int = 4,
+        language: str | None = None,
+        one_per_section: bool = False,
+        weights: Sequence[float] | None = None,
     ) -> list[ScoredChunk]:
-        """Top-k chunks for one query, or for several read together (their scores are averaged).
+        """Top-k chunks for one query, or for several read together (their scores are averaged,
+        weighted by `weights` when given: one weight per query).
 
         With `language`, chunks in it get a small bonus: the corpus holds most topics in both
         languages, and the bonus puts the user's version first without hiding a passage that
         exists only in the other language. With `one_per_section`, a section (in either
         language) gives only its best chunk, for `section_text` to widen.
         """
-        queries = [q for q in ([query] if isinstance(query, str) else query) if q.strip()]
+        given = [query] if isinstance(query, str) else list(query)
+        weight_of = list(weights) if weights is not None else [1.0] * len(given)
+        if len(weight_of) != len(given) or any(w <= 0 for w in weight_of):
+            raise ValueError(f"one positive weight per query: {len(weight_of)} weights for {len(given)} queries")
+        kept = [(q, w) for q, w in zip(given, weight_of) if q.strip()]
+        queries = [q for q, _ in kept]
+        query_weights = np.array([w for _, w in kept], dtype=float)
         chunks = self.index.chunks
         if not chunks or not queries:
             return []
@@ -146,13 +158,14 @@ class HybridSearcher:
             head = self._headings[ids] @ qvec
             top_keyword = max(keyword.values(), default=0.0)
             kw = np.array([keyword.get(int(i), 0.0) / top_keyword if top_keyword else 0.0 for i in ids])
-            score += sim + w.heading * head + w.keyword * kw
+            fused = sim + w.heading * head + w.keyword * kw
             if asked is not None:
                 # A passage without questions scores as if its closest question were as close as its heading.
                 closest = asked[position][ids]
-                score += w.question * np.where(closest > 0, closest, head)
+                fused = fused + w.question * np.where(closest > 0, closest, head)
+            score += query_weights[position] * fused
             similarity, heading, keyword_norm = np.maximum(similarity, sim), np.maximum(heading, head), np.maximum(keyword_norm, kw)
-        score = score / len(queries) - w.intro_penalty * self._intro[ids]
+        score = score / query_weights.sum() - w.intro_penalty * self._intro[ids]
         if language:
             score = score + w.language * (self._langs[ids] == language)
         order = []

@@ -32,7 +32,8 @@ def main() -> None:
     for path in args.verdicts:
         key = json.loads(key_for(path).read_text("utf-8"))
         questions = ROOT / "eval" / "answers" / f"{key['set']}.jsonl"
-        coverage.update({r["id"]: r.get("coverage", "?") for r in map(json.loads, questions.read_text("utf-8").splitlines()) if r})
+        if questions.exists():  # a set of changed answers only (ids "set_id") has no question file: coverage unknown
+            coverage.update({r["id"]: r.get("coverage", "?") for r in map(json.loads, questions.read_text("utf-8").splitlines()) if r})
         for line in path.read_text("utf-8").splitlines():
             if not line.strip():
                 continue

@@ -106,6 +106,26 @@ def test_follow_up_keeps_the_topic_but_searches_the_new_subject(shipped_assistan
     assert sum(about) >= 2, [(s.source, s.section) for s in answer.sources]
 
 
+def test_a_follow_up_that_points_back_keeps_the_previous_subject(shipped_assistant: Assistant):
+    # As typed, "go back to school for that" is closest to a section on developers who need not go
+    # back to school; the biologist's question says what "that" is.
+    history = [("user", "I'm a biologist doing bioinformatics. Can I move into ML?"), ("assistant", "...")]
+    answer = shipped_assistant.ask("would I need to go back to school for that?", history=history)
+    assert answer.in_scope and "biolog" in answer.sources[0].section.lower(), [s.section for s in answer.sources]
+    assert "[1]" in answer.text.split("\n")[0]
+
+
+def test_a_follow_up_answer_says_something_new(shipped_assistant: Assistant):
+    # Searched with the first question in front, the follow-up meets the same passages: it used to
+    # get the previous answer again, line for line.
+    first = "PyTorch or TensorFlow, which one should I learn first if I want to get hired?"
+    previous = shipped_assistant.ask(first)
+    follow_up = shipped_assistant.ask("ok and what about JAX, is it worth adding later?", history=[("user", first), ("assistant", previous.text)])
+    assert follow_up.in_scope and follow_up.status == "answered"
+    lines = [line.strip("- ").rsplit(" [", 1)[0] for line in follow_up.text.splitlines() if len(line) > 40]
+    assert lines and not any(line[:60] in previous.text for line in lines), (previous.text, follow_up.text)
+
+
 def test_search_with_history_finds_what_the_follow_up_answer_is_built_from(shipped_assistant: Assistant):
     history = [("user", "Je suis en BTS SIO, est-ce que je peux viser le ML ?"), ("assistant", "...")]
     follow_up = "ok et en alternance c'est possible ?"

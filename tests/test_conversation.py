@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.conversation import condense_question, validate_history, validate_question
+from assistant.conversation import POINTING_BACK_TYPED_WEIGHT, condense_question, search_weights, validate_history, validate_question
 from assistant.errors import InvalidQuestionError
 
 
@@ -38,3 +38,15 @@ def test_a_long_previous_turn_is_cut_before_it_is_borrowed():
     history = [("user", "x " * 10_000 + "Quels livres pour les maths ?")]
     query = condense_question("et pour le deep learning ?", history)
     assert len(query) < 600 and "Quels livres pour les maths ?" in query
+
+
+def test_a_follow_up_that_points_back_weighs_less_as_typed():
+    previous = "Which MLOps tools should I learn?"
+    assert search_weights([f"{previous} ok and which one would you learn first?", "ok and which one would you learn first?"]) == [1.0, POINTING_BACK_TYPED_WEIGHT]
+    assert search_weights([f"{previous} laquelle choisir ?", "AWS ou Azure, laquelle choisir ?"]) == [1.0, POINTING_BACK_TYPED_WEIGHT]
+    # A new subject of its own, or an "it" that is only grammar: both count alike.
+    assert search_weights([f"{previous} and for MLOps?", "and for MLOps?"]) == [1.0, 1.0]
+    assert search_weights([f"{previous} and with kids at home, is it manageable?", "and with kids at home, is it manageable?"]) == [1.0, 1.0]
+    long = "and would that be the same if I only studied on weekends while working a full-time job?"
+    assert search_weights([f"{previous} {long}", long]) == [1.0, 1.0]
+    assert search_weights(["How do I prepare for the coding round?"]) == [1.0]

@@ -115,3 +115,15 @@ def test_a_window_deep_in_a_long_section_keeps_the_sections_opening(tmp_path):
     assert plan[0].text.startswith(opening) and ELLIPSIS in plan[0].text
     assert "Step 20:" not in plan[0].text  # what lies between is left out, not the whole section
     assert plan[0].chunk_ids[0] == Assistant(settings=settings).search(opening, k=1)[0].chunk_ids[0]
+
+
+def test_queries_read_together_lean_towards_the_heavier_one(article_assistant: Assistant):
+    searcher = article_assistant._searcher
+    libraries, deployment = "Quelles bibliothèques Python pour le deep learning ?", "Comment déployer un modèle en production ?"
+    alone = {q: searcher.search(q, 1)[0].chunk.id for q in (libraries, deployment)}
+    assert alone[libraries] != alone[deployment]
+    assert searcher.search([libraries, deployment], 1, weights=[1.0, 0.01])[0].chunk.id == alone[libraries]
+    assert searcher.search([libraries, deployment], 1, weights=[0.01, 1.0])[0].chunk.id == alone[deployment]
+    for wrong in ([1.0], [1.0, 0.0]):
+        with pytest.raises(ValueError, match="positive weight"):
+            searcher.search([libraries, deployment], 1, weights=wrong)

@@ -9,7 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from assistant.answering.answerability import named_share
-from assistant.answering.selection import OPENING_MARGIN, PART_GAIN, SAME_PASSAGE_MARGIN, Quote, add_parts, compose, rank_quotes, select
+from assistant.answering.selection import (
+    OPENING_MARGIN,
+    PART_GAIN,
+    SAME_PASSAGE_MARGIN,
+    Quote,
+    add_parts,
+    compose,
+    not_said_before,
+    rank_quotes,
+    select,
+)
 from assistant.answering.units import passage_units
 from assistant.schema import Source
 
@@ -157,3 +167,18 @@ def test_a_question_that_names_a_programme_is_answered_from_the_passage_that_nam
     assert plain[0][0].passage.n == 1  # the better-ranked passage leads when no name decides
     ranked = rank_quotes(vector, [general, named], "en", _Cache(), named_share(question, [general, named]))
     assert ranked[0][0].passage.n == 2
+
+
+def test_a_follow_up_is_not_answered_with_what_the_previous_answer_already_quoted():
+    passage = _passage()
+    ranked = _ranked(passage, {0: 0.95, 1: 0.90, 5: 0.80})
+    previous = "\n\n".join(compose(select(ranked[:1], fill_chars=0)))  # the previous answer quoted the best piece
+    assert previous.startswith("Most ML engineers need a master's degree")
+    left = not_said_before(ranked, previous)
+    assert [q.unit.order for q, _ in left][:2] == [1, 5] and all(q.unit.order != 0 for q, _ in left)
+    # Markdown and spacing of the earlier answer do not hide a repeat.
+    assert all(q.unit.order != 0 for q, _ in not_said_before(ranked, "**Most  ML engineers need a master's degree** or equivalent experience. [1]"))
+    # Nothing new at all: the ranking is kept, rather than an empty answer.
+    everything = "\n".join(q.unit.text for q, _ in ranked)
+    assert not_said_before(ranked, everything) == ranked
+    assert not_said_before(ranked, None) == ranked

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..config import Settings
-from ..conversation import previous_question
+from ..conversation import previous_answer, previous_question
 from ..embeddings import PackagedEmbeddings
 from ..language import Lang
 from langchain_core.language_models import BaseChatModel
@@ -36,7 +36,7 @@ from .prompts import (
     user_prompt,
 )
 from .answerability import asks_yes_or_no, named_share, question_parts
-from .selection import Quote, UnitCache, add_parts, compose, rank_quotes, select
+from .selection import Quote, UnitCache, add_parts, compose, not_said_before, rank_quotes, select
 from ..schema import Role, Source
 
 
@@ -117,7 +117,8 @@ class ExtractiveBackend(AnswerBackend):
         """The pieces to quote, best first; `only_close=False` keeps the `limit` best whatever their margin."""
         vector = self.embeddings.embed_query_vector(request.query or request.question)
         named = named_share(request.question, request.passages)
-        ranked = rank_quotes(vector, request.passages, request.language, self.units, named)
+        said = previous_answer(request.history)
+        ranked = not_said_before(rank_quotes(vector, request.passages, request.language, self.units, named), said)
         if limit is not None:
             # That many pieces at most (the nearest passage of a "not covered" answer): never filled or widened.
             return select(ranked, limit, only_close=only_close, fill_chars=0)
@@ -126,7 +127,7 @@ class ExtractiveBackend(AnswerBackend):
         if not (parts and only_close):
             return chosen
         rankings = [
-            rank_quotes(self.embeddings.embed_query_vector(part), request.passages, request.language, self.units, named)
+            not_said_before(rank_quotes(self.embeddings.embed_query_vector(part), request.passages, request.language, self.units, named), said)
             for part in parts
         ]
         return add_parts(chosen, rankings)

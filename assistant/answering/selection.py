@@ -127,6 +127,34 @@ def rank_quotes(
     return scored
 
 
+# How much of a piece's start or end must be found in the previous answer for it to count as said.
+SAID_CHARS = 60
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.replace("*", "").split()).lower()
+
+
+def not_said_before(ranked: list[tuple[Quote, np.ndarray]], previous_answer: str | None) -> list[tuple[Quote, np.ndarray]]:
+    """The ranking without the pieces the previous answer already quoted, so a follow-up gets what
+    is new; the whole ranking when every piece was said (better said twice than nothing).
+
+    A follow-up is searched with the previous question in front, so it meets the same passages:
+    before this, 23 of 137 tuning follow-up answers repeated the previous answer line for line
+    (eval/DECISIONS.md, "Follow-ups that point back").
+    """
+    if not previous_answer:
+        return ranked
+    said = _plain(previous_answer)
+
+    def was_said(text: str) -> bool:
+        plain = _plain(text)
+        return plain[:SAID_CHARS] in said or plain[-SAID_CHARS:] in said
+
+    new = [(quote, vector) for quote, vector in ranked if not was_said(quote.unit.text)]
+    return new or ranked
+
+
 def select(
     ranked: list[tuple[Quote, np.ndarray]],
     max_units: int = 5,
