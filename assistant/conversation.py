@@ -59,14 +59,18 @@ def validate_history(history: Sequence[tuple[str, str]] | None, max_turns: int) 
     return clean[-2 * max_turns :] if max_turns else []
 
 
+def _last_turn(history: Sequence[tuple[Role, str]], role: Role) -> str | None:
+    return next((text for turn_role, text in reversed(history) if turn_role == role), None)
+
+
 def previous_question(history: Sequence[tuple[Role, str]]) -> str | None:
     """The last user turn: what a follow-up leans on."""
-    return next((text for role, text in reversed(history) if role == "user"), None)
+    return _last_turn(history, "user")
 
 
 def previous_answer(history: Sequence[tuple[Role, str]]) -> str | None:
     """The last assistant turn: what a follow-up's answer should not say again."""
-    return next((text for role, text in reversed(history) if role == "assistant"), None)
+    return _last_turn(history, "assistant")
 
 
 def question_language(question: str, history: Sequence[tuple[Role, str]]) -> Lang:
